@@ -1,0 +1,212 @@
+package dev.sluice;
+
+import dev.sluice.internal.Engine;
+import dev.sluice.spi.RateStore;
+import dev.sluice.spi.RateStoreFactory;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A keyed rate limiter: an independent bucket per key, created lazily on the key's first
+ * request, kept in a {@link RateStore} (in memory by default). Safe under any number of threads,
+ * with no global lock; each key's decisions are linearizable.
+ *
+ * <pre>{@code
+ * RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(10).withCapacity(20)).build();
+ * Decision d = limiter.decide(clientId, 1);
+ * if (!d.allowed()) { ... d.retryAfter() ... }
+ * }</pre>
+ *
+ * @param <K> the key type; keys are compared with {@code equals}
+ */
+public final class RateLimiter<K> implements AutoCloseable {
+
+  private final String name;
+  private final Policy policy;
+  private final RateStore<K> store;
+
+  private RateLimiter(String name, Policy policy, RateStore<K> store) {
+    this.name = name;
+    this.policy = policy;
+    this.store = store;
+  }
+
+  /**
+   * A builder for a limiter enforcing one limit per key.
+   *
+   * @param limit the limit
+   * @return a builder
+   */
+  public static Builder builder(Limit limit) {
+    return builder(Policy.of(Objects.requireNonNull(limit, "limit")));
+  }
+
+  /**
+   * A builder for a limiter enforcing a policy per key.
+   *
+   * @param policy the limits, checked all-or-nothing
+   * @return a builder
+   */
+  public static Builder builder(Policy policy) {
+    return new Builder(Objects.requireNonNull(policy, "policy"));
+  }
+
+  /**
+   * Takes one permit from {@code key}'s bucket if available.
+   *
+   * @param key the key, not null
+   * @return whether it was taken
+   */
+  public boolean tryAcquire(K key) {
+    return store.tryAcquire(Objects.requireNonNull(key, "key"), 1);
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket if every limit has them.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return whether they were taken
+   * @throws IllegalArgumentException if {@code permits < 1}
+   */
+  public boolean tryAcquire(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    return store.tryAcquire(key, Engine.checkPermits(permits));
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket if every limit has them, and reports.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return the decision
+   * @throws IllegalArgumentException if {@code permits < 1}
+   */
+  public Decision decide(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    return store.decide(key, Engine.checkPermits(permits));
+  }
+
+  /**
+   * The asynchronous form of {@link #decide}, for remote stores; the same bucket function.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return the decision, later
+   * @throws IllegalArgumentException if {@code permits < 1}
+   */
+  public CompletionStage<Decision> decideAsync(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    return store.decideAsync(key, Engine.checkPermits(permits));
+  }
+
+  /**
+   * Whole permits {@code key} could take now, taking none.
+   *
+   * @param key the key, not null
+   * @return permits available
+   */
+  public long availablePermits(K key) {
+    return store.availablePermits(Objects.requireNonNull(key, "key"));
+  }
+
+  /**
+   * The number of keys whose buckets the store holds, or -1 if it cannot tell.
+   *
+   * @return keys held
+   */
+  public long size() {
+    return store.size();
+  }
+
+  /**
+   * The policy enforced per key.
+   *
+   * @return the policy
+   */
+  public Policy policy() {
+    return policy;
+  }
+
+  /**
+   * This limiter's name.
+   *
+   * @return the name
+   */
+  public String name() {
+    return name;
+  }
+
+  /** Closes the store this limiter created. */
+  @Override
+  public void close() {
+    store.close();
+  }
+
+  @Override
+  public String toString() {
+    return "RateLimiter[" + name + ", " + policy + "]";
+  }
+
+  /** Builds a {@link RateLimiter}. Not thread-safe; reusable. */
+  public static final class Builder {
+
+    private final Policy policy;
+    private Ticker ticker = Ticker.system();
+    private RateStoreFactory storeFactory = InMemoryStore.factory();
+    private String name = "default";
+
+    private Builder(Policy policy) {
+      this.policy = policy;
+    }
+
+    /**
+     * The time source for the in-memory store (default {@link Ticker#system()}).
+     *
+     * @param ticker the ticker
+     * @return this builder
+     */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * Where buckets live (default {@link InMemoryStore#factory()}).
+     *
+     * @param factory the store factory
+     * @return this builder
+     */
+    public Builder store(RateStoreFactory factory) {
+      this.storeFactory = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    /**
+     * A name for metrics and for namespacing keys in shared stores (default "default").
+     *
+     * @param name 1 to 64 characters from {@code [A-Za-z0-9._-]}
+     * @return this builder
+     */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
+        throw new IllegalArgumentException(
+            "name (\"" + name + "\") must be 1 to 64 characters from [A-Za-z0-9._-]");
+      }
+      this.name = name;
+      return this;
+    }
+
+    /**
+     * Builds the limiter and its store.
+     *
+     * @param <K> the key type
+     * @return a new limiter
+     */
+    public <K> RateLimiter<K> build() {
+      RateStore<K> store = storeFactory.create(name, policy, ticker);
+      return new RateLimiter<>(name, policy, Objects.requireNonNull(store, "store"));
+    }
+  }
+}

@@ -1,0 +1,233 @@
+package dev.sluice.internal;
+
+import dev.sluice.Decision;
+import dev.sluice.Limit;
+import dev.sluice.Policy;
+
+/**
+ * Every policy that is not one limit with a whole-nanosecond interval: several limits checked
+ * all-or-nothing, and fractional intervals such as 7/s. The state is an immutable
+ * {@code long[]} holding, per limit, the empty instant as whole nanoseconds and a fraction
+ * numerator below that limit's {@code den}; an admitted request swaps in a new array by CAS
+ * (one small allocation), a refused one writes nothing, so a request refused by one limit takes
+ * nothing from the others.
+ */
+final class GeneralEngine extends Engine {
+
+  /** Returned by the boolean path on admission; never escapes this class. */
+  private static final Decision ADMITTED = Decision.allowed(0, 1, 0);
+
+  private final Interval[] limits;
+
+  GeneralEngine(Policy policy) {
+    this.limits = new Interval[policy.limits().size()];
+    int i = 0;
+    for (Limit limit : policy.limits()) {
+      limits[i++] = new Interval(limit);
+    }
+  }
+
+  @Override
+  public Holder newHolder(long now) {
+    long[] s = new long[2 * limits.length];
+    for (int i = 0; i < limits.length; i++) {
+      Interval iv = limits[i];
+      // E = now - initial*T
+      if (iv.initR == 0) {
+        s[2 * i] = now - iv.initQ;
+      } else {
+        s[2 * i] = now - iv.initQ - 1;
+        s[2 * i + 1] = iv.den - iv.initR;
+      }
+    }
+    return new Holder(s);
+  }
+
+  /** Writes base = max(E, now - C*T) for limit i into out[2i], out[2i+1]. */
+  private static void base(Interval iv, long[] s, int i, long now, long[] out) {
+    long lowNs;
+    long lowF;
+    if (iv.fillR == 0) {
+      lowNs = now - iv.fillQ;
+      lowF = 0;
+    } else {
+      lowNs = now - iv.fillQ - 1;
+      lowF = iv.den - iv.fillR;
+    }
+    long eNs = s[2 * i];
+    long eF = s[2 * i + 1];
+    long d = eNs - lowNs;
+    if (d < 0 || (d == 0 && eF < lowF)) {
+      out[2 * i] = lowNs;
+      out[2 * i + 1] = lowF;
+    } else {
+      out[2 * i] = eNs;
+      out[2 * i + 1] = eF;
+    }
+  }
+
+  /** Adds n*T to the instant at out[2i], out[2i+1]. */
+  private static void add(Interval iv, long[] out, int i, long n) {
+    long ns = out[2 * i] + iv.mulQ(n);
+    long f = out[2 * i + 1] + iv.mulR(n);
+    if (f >= iv.den) {
+      f -= iv.den;
+      ns++;
+    }
+    out[2 * i] = ns;
+    out[2 * i + 1] = f;
+  }
+
+  /** Whether instant (ns, f) is at or before now. */
+  private static boolean notAfter(long ns, long f, long now) {
+    long d = ns - now;
+    return d < 0 || (d == 0 && f == 0);
+  }
+
+  /** Nanoseconds from now until instant (ns, f), rounded up; may be negative. */
+  private static long ceilUntil(long ns, long f, long now) {
+    return ns - now + (f > 0 ? 1 : 0);
+  }
+
+  /** Nanoseconds from now until the bucket whose empty instant is (ns, f) is full, >= 0. */
+  private static long untilFull(Interval iv, long ns, long f, long now) {
+    long fullNs = ns + iv.fillQ;
+    long fullF = f + iv.fillR;
+    if (fullF >= iv.den) {
+      fullF -= iv.den;
+      fullNs++;
+    }
+    long until = ceilUntil(fullNs, fullF, now);
+    return until < 0 ? 0 : until;
+  }
+
+  @Override
+  public boolean tryAcquire(Holder h, long now, long permits) {
+    return acquire(h, now, permits, false) != null;
+  }
+
+  @Override
+  public Decision decide(Holder h, long now, long permits) {
+    return acquire(h, now, permits, true);
+  }
+
+  /**
+   * The one decision loop. Returns null for a refusal when {@code report} is false, a non-null
+   * decision otherwise.
+   */
+  private Decision acquire(Holder h, long now, long permits, boolean report) {
+    int n = limits.length;
+    long[] s = h.multi;
+    for (;;) {
+      long[] next = new long[2 * n];
+      boolean allowed = true;
+      boolean fits = true;
+      for (int i = 0; i < n; i++) {
+        Interval iv = limits[i];
+        base(iv, s, i, now, next);
+        if (permits > iv.capacity) {
+          fits = false;
+          allowed = false;
+          continue;
+        }
+        add(iv, next, i, permits);
+        if (!notAfter(next[2 * i], next[2 * i + 1], now)) {
+          allowed = false;
+        }
+      }
+      if (!allowed) {
+        return report ? refusal(s, now, permits, fits) : null;
+      }
+      long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, next);
+      if (witness == s) {
+        return report ? admitted(next, now) : ADMITTED;
+      }
+      s = witness;
+    }
+  }
+
+  private Decision admitted(long[] next, long now) {
+    long remaining = Long.MAX_VALUE;
+    long limit = 1;
+    long reset = 0;
+    for (int i = 0; i < limits.length; i++) {
+      Interval iv = limits[i];
+      long ns = next[2 * i];
+      long f = next[2 * i + 1];
+      long k = iv.permitsIn(now - ns, f);
+      if (k < remaining) {
+        remaining = k;
+        limit = iv.capacity;
+      }
+      reset = Math.max(reset, untilFull(iv, ns, f, now));
+    }
+    return Decision.allowed(remaining, limit, reset);
+  }
+
+  private Decision refusal(long[] s, long now, long permits, boolean fits) {
+    long[] tmp = new long[2 * limits.length];
+    long remaining = Long.MAX_VALUE;
+    long limit = 1;
+    long reset = 0;
+    long retry = 0;
+    long exceeded = -1;
+    for (int i = 0; i < limits.length; i++) {
+      Interval iv = limits[i];
+      base(iv, s, i, now, tmp);
+      long bNs = tmp[2 * i];
+      long bF = tmp[2 * i + 1];
+      long k = iv.permitsIn(now - bNs, bF);
+      if (k < remaining) {
+        remaining = k;
+        limit = iv.capacity;
+      }
+      reset = Math.max(reset, untilFull(iv, bNs, bF, now));
+      if (permits > iv.capacity) {
+        if (exceeded < 0) {
+          exceeded = iv.capacity;
+        }
+        continue;
+      }
+      add(iv, tmp, i, permits);
+      retry = Math.max(retry, ceilUntil(tmp[2 * i], tmp[2 * i + 1], now));
+    }
+    if (!fits) {
+      return Decision.exceedsCapacity(remaining, exceeded, reset);
+    }
+    return Decision.denied(remaining, limit, Math.max(retry, 1), reset);
+  }
+
+  @Override
+  public long available(Holder h, long now) {
+    long[] s = h.multi;
+    long[] tmp = new long[2 * limits.length];
+    long remaining = Long.MAX_VALUE;
+    for (int i = 0; i < limits.length; i++) {
+      Interval iv = limits[i];
+      base(iv, s, i, now, tmp);
+      remaining = Math.min(remaining, iv.permitsIn(now - tmp[2 * i], tmp[2 * i + 1]));
+    }
+    return remaining;
+  }
+
+  @Override
+  public boolean isFull(Holder h, long now) {
+    long[] s = h.multi;
+    for (int i = 0; i < limits.length; i++) {
+      if (untilFull(limits[i], s[2 * i], s[2 * i + 1], now) > 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public long nanosUntilFull(Holder h, long now) {
+    long[] s = h.multi;
+    long reset = 0;
+    for (int i = 0; i < limits.length; i++) {
+      reset = Math.max(reset, untilFull(limits[i], s[2 * i], s[2 * i + 1], now));
+    }
+    return reset;
+  }
+}

@@ -1,0 +1,2 @@
+/** Internals: the bucket arithmetic and holders. Not exported; not API. */
+package dev.sluice.internal;

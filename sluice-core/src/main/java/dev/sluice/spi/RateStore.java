@@ -1,0 +1,75 @@
+package dev.sluice.spi;
+
+import dev.sluice.Decision;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Where buckets live. The contract is "apply the bucket function of the store's policy to key
+ * {@code K} atomically, at the store's time": not get-then-put, so that a remote store can run
+ * the whole decision where the state is (for Redis, one script in one round trip) and no other
+ * request can interleave between the read and the write.
+ *
+ * <p>Implementations must be thread-safe. For every key, the decisions they return must be
+ * linearizable: equal to some order of the same requests applied one at a time to the exact
+ * token bucket of {@link dev.sluice.Policy} at the store's time. A refused request must change
+ * nothing.
+ *
+ * @param <K> the key type
+ */
+public interface RateStore<K> extends AutoCloseable {
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket if every limit has them.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return whether the permits were taken
+   */
+  default boolean tryAcquire(K key, long permits) {
+    return decide(key, permits).allowed();
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket if every limit has them, and reports.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return the decision
+   */
+  Decision decide(K key, long permits);
+
+  /**
+   * The asynchronous form of {@link #decide}; the default completes it on the caller's thread.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return the decision, later
+   */
+  default CompletionStage<Decision> decideAsync(K key, long permits) {
+    try {
+      return CompletableFuture.completedFuture(decide(key, permits));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Whole permits {@code key} could take now, taking none.
+   *
+   * @param key the key, not null
+   * @return permits available
+   */
+  long availablePermits(K key);
+
+  /**
+   * How many keys this store holds state for (buckets that are not full), or -1 if unknown.
+   *
+   * @return keys held, or -1
+   */
+  long size();
+
+  /** Releases what the store owns; later calls may fail. Idempotent. */
+  @Override
+  void close();
+}

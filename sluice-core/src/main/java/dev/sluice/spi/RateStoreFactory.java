@@ -1,0 +1,22 @@
+package dev.sluice.spi;
+
+import dev.sluice.Policy;
+import dev.sluice.Ticker;
+
+/**
+ * Creates the {@link RateStore} for one limiter, given that limiter's policy and ticker.
+ * {@link dev.sluice.InMemoryStore#factory()} is the default.
+ */
+public interface RateStoreFactory {
+
+  /**
+   * Creates a store.
+   *
+   * @param <K> the key type
+   * @param name the limiter's name (for namespacing keys and for metrics)
+   * @param policy the limits to enforce
+   * @param ticker the limiter's ticker; a remote store may use its own clock instead
+   * @return a new store
+   */
+  <K> RateStore<K> create(String name, Policy policy, Ticker ticker);
+}
