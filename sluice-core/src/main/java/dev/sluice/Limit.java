@@ -45,6 +45,10 @@ public record Limit(long capacity, long refillPermits, Duration refillPeriod, lo
   /**
    * Checks every bound; see the class comment.
    *
+   * @param capacity the most permits the bucket holds (the burst)
+   * @param refillPermits how many permits are added every {@code refillPeriod}
+   * @param refillPeriod the period over which {@code refillPermits} are added
+   * @param initialPermits how many permits a new bucket starts with
    * @throws IllegalArgumentException if a value is out of range (the message names it and the bound)
    * @throws NullPointerException if {@code refillPeriod} is null
    */

@@ -27,6 +27,7 @@ public record Policy(List<Limit> limits) {
   /**
    * Copies and checks the list.
    *
+   * @param limits the limits, at least one
    * @throws IllegalArgumentException if there are no limits or more than {@value #MAX_LIMITS}
    * @throws NullPointerException if the list or an element is null
    */

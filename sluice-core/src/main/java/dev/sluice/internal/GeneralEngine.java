@@ -121,12 +121,10 @@ final class GeneralEngine extends Engine {
     for (;;) {
       long[] next = new long[2 * n];
       boolean allowed = true;
-      boolean fits = true;
       for (int i = 0; i < n; i++) {
         Interval iv = limits[i];
         base(iv, s, i, now, next);
         if (permits > iv.capacity) {
-          fits = false;
           allowed = false;
           continue;
         }
@@ -136,7 +134,7 @@ final class GeneralEngine extends Engine {
         }
       }
       if (!allowed) {
-        return report ? refusal(s, now, permits, fits) : null;
+        return report ? refusal(s, now, permits) : null;
       }
       long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, next);
       if (witness == s) {
@@ -164,13 +162,13 @@ final class GeneralEngine extends Engine {
     return Decision.allowed(remaining, limit, reset);
   }
 
-  private Decision refusal(long[] s, long now, long permits, boolean fits) {
+  private Decision refusal(long[] s, long now, long permits) {
     long[] tmp = new long[2 * limits.length];
     long remaining = Long.MAX_VALUE;
     long limit = 1;
     long reset = 0;
     long retry = 0;
-    long exceeded = -1;
+    boolean fitsAll = true;
     for (int i = 0; i < limits.length; i++) {
       Interval iv = limits[i];
       base(iv, s, i, now, tmp);
@@ -183,16 +181,14 @@ final class GeneralEngine extends Engine {
       }
       reset = Math.max(reset, untilFull(iv, bNs, bF, now));
       if (permits > iv.capacity) {
-        if (exceeded < 0) {
-          exceeded = iv.capacity;
-        }
+        fitsAll = false;
         continue;
       }
       add(iv, tmp, i, permits);
       retry = Math.max(retry, ceilUntil(tmp[2 * i], tmp[2 * i + 1], now));
     }
-    if (!fits) {
-      return Decision.exceedsCapacity(remaining, exceeded, reset);
+    if (!fitsAll) {
+      return Decision.exceedsCapacity(remaining, limit, reset);
     }
     return Decision.denied(remaining, limit, Math.max(retry, 1), reset);
   }
