@@ -18,25 +18,82 @@ import java.util.Optional;
  * </ul>
  *
  * <p>Waits are rounded up to whole nanoseconds, so a request made exactly {@code retryAfter}
- * later succeeds. Stores outside this module build decisions with the static factories.
+ * later succeeds. When the store could not decide, the limiter's {@link FailureMode} did, and
+ * {@link #source()} says which. Stores outside this module build decisions with the static factories.
  */
 public final class Decision {
 
+  /** Who made a decision: the store, or the limiter's {@link FailureMode} when the store could not. */
+  public enum Source {
+    /** The store applied the bucket function: the normal case. */
+    STORE,
+    /** The store failed and {@link FailureMode#OPEN} admitted the request without counting it. */
+    FAILURE_OPEN,
+    /** The store failed and {@link FailureMode#CLOSED} refused the request (HTTP 503). */
+    FAILURE_CLOSED,
+    /** The store failed and {@link FailureMode#LOCAL} decided on this node's in-memory buckets. */
+    LOCAL_FALLBACK
+  }
+
   private static final long NEVER = -1L;
+  private static final Decision FAILED_OPEN = new Decision(true, 0, 1, 0, 0, Source.FAILURE_OPEN);
+  private static final Decision FAILED_CLOSED = new Decision(false, 0, 1, NEVER, 0, Source.FAILURE_CLOSED);
 
   private final boolean allowed;
   private final long remaining;
   private final long limit;
   private final long retryAfterNanos;
   private final long resetAfterNanos;
+  private final Source source;
 
   private Decision(
-      boolean allowed, long remaining, long limit, long retryAfterNanos, long resetAfterNanos) {
+      boolean allowed, long remaining, long limit, long retryAfterNanos, long resetAfterNanos,
+      Source source) {
     this.allowed = allowed;
     this.remaining = remaining;
     this.limit = limit;
     this.retryAfterNanos = retryAfterNanos;
     this.resetAfterNanos = resetAfterNanos;
+    this.source = source;
+  }
+
+  /**
+   * The answer of {@link FailureMode#OPEN}: admitted, with no count behind it (remaining 0,
+   * limit 1, no waits); {@link #source()} says so, and the HTTP layer sends no rate-limit headers.
+   *
+   * @return the shared fail-open decision
+   */
+  public static Decision failedOpen() {
+    return FAILED_OPEN;
+  }
+
+  /**
+   * The answer of {@link FailureMode#CLOSED}: refused because the store is unavailable, not
+   * because of the client; {@link #retryAfter()} is empty. The HTTP layer answers 503.
+   *
+   * @return the shared fail-closed decision
+   */
+  public static Decision failedClosed() {
+    return FAILED_CLOSED;
+  }
+
+  /**
+   * This decision marked as made by {@link FailureMode#LOCAL} on in-memory buckets.
+   *
+   * @return a copy with {@link Source#LOCAL_FALLBACK}
+   */
+  public Decision asLocalFallback() {
+    return new Decision(allowed, remaining, limit, retryAfterNanos, resetAfterNanos,
+        Source.LOCAL_FALLBACK);
+  }
+
+  /**
+   * Who made this decision: {@link Source#STORE} normally.
+   *
+   * @return the source
+   */
+  public Source source() {
+    return source;
   }
 
   /**
@@ -49,7 +106,7 @@ public final class Decision {
    */
   public static Decision allowed(long remaining, long limit, long resetAfterNanos) {
     check(remaining, limit, resetAfterNanos);
-    return new Decision(true, remaining, limit, 0L, resetAfterNanos);
+    return new Decision(true, remaining, limit, 0L, resetAfterNanos, Source.STORE);
   }
 
   /**
@@ -68,7 +125,7 @@ public final class Decision {
       throw new IllegalArgumentException(
           "retryAfterNanos (" + retryAfterNanos + ") must be at least 1 for a denial");
     }
-    return new Decision(false, remaining, limit, retryAfterNanos, resetAfterNanos);
+    return new Decision(false, remaining, limit, retryAfterNanos, resetAfterNanos, Source.STORE);
   }
 
   /**
@@ -81,7 +138,7 @@ public final class Decision {
    */
   public static Decision exceedsCapacity(long remaining, long limit, long resetAfterNanos) {
     check(remaining, limit, resetAfterNanos);
-    return new Decision(false, remaining, limit, NEVER, resetAfterNanos);
+    return new Decision(false, remaining, limit, NEVER, resetAfterNanos, Source.STORE);
   }
 
   private static void check(long remaining, long limit, long resetAfterNanos) {
@@ -126,17 +183,18 @@ public final class Decision {
 
   /**
    * Whether a request of this size could ever succeed; false only when it asks for more than the
-   * capacity.
+   * capacity. (A {@link Source#FAILURE_CLOSED} refusal can succeed once the store is back; its
+   * {@link #retryAfter()} is empty because nobody knows when.)
    *
    * @return false if the request exceeds the capacity
    */
   public boolean canEverSucceed() {
-    return retryAfterNanos != NEVER;
+    return retryAfterNanos != NEVER || source == Source.FAILURE_CLOSED;
   }
 
   /**
    * Zero when allowed; the wait before a request of this size can succeed when denied; empty when
-   * it can never succeed.
+   * it can never succeed, or when the store was unavailable ({@link Source#FAILURE_CLOSED}).
    *
    * @return the wait, or empty
    */
@@ -178,7 +236,8 @@ public final class Decision {
         && d.remaining == remaining
         && d.limit == limit
         && d.retryAfterNanos == retryAfterNanos
-        && d.resetAfterNanos == resetAfterNanos;
+        && d.resetAfterNanos == resetAfterNanos
+        && d.source == source;
   }
 
   @Override
@@ -187,7 +246,8 @@ public final class Decision {
     h = 31 * h + Long.hashCode(remaining);
     h = 31 * h + Long.hashCode(limit);
     h = 31 * h + Long.hashCode(retryAfterNanos);
-    return 31 * h + Long.hashCode(resetAfterNanos);
+    h = 31 * h + Long.hashCode(resetAfterNanos);
+    return 31 * h + source.hashCode();
   }
 
   @Override
@@ -196,6 +256,7 @@ public final class Decision {
         + ", remaining=" + remaining
         + ", limit=" + limit
         + ", retryAfter=" + (retryAfterNanos == NEVER ? "never" : retryAfterNanos + "ns")
-        + ", resetAfter=" + resetAfterNanos + "ns]";
+        + ", resetAfter=" + resetAfterNanos + "ns"
+        + (source == Source.STORE ? "" : ", source=" + source) + "]";
   }
 }

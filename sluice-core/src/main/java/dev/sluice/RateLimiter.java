@@ -3,7 +3,10 @@ package dev.sluice;
 import dev.sluice.internal.Engine;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
+import dev.sluice.spi.StoreUnavailableException;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -17,6 +20,10 @@ import java.util.concurrent.CompletionStage;
  * if (!d.allowed()) { ... d.retryAfter() ... }
  * }</pre>
  *
+ * <p>When the store cannot decide (it throws {@link StoreUnavailableException}: a remote backend
+ * is down or past its deadline), the limiter follows its {@link FailureMode} (default
+ * {@link FailureMode#LOCAL}) and marks the decision with its {@link Decision.Source}.
+ *
  * @param <K> the key type; keys are compared with {@code equals}
  */
 public final class RateLimiter<K> implements AutoCloseable {
@@ -24,11 +31,42 @@ public final class RateLimiter<K> implements AutoCloseable {
   private final String name;
   private final Policy policy;
   private final RateStore<K> store;
+  private final FailureMode failureMode;
+  private final Ticker ticker;
+  private volatile RateStore<K> localFallback;
 
-  private RateLimiter(String name, Policy policy, RateStore<K> store) {
+  private RateLimiter(
+      String name, Policy policy, RateStore<K> store, FailureMode failureMode, Ticker ticker) {
     this.name = name;
     this.policy = policy;
     this.store = store;
+    this.failureMode = failureMode;
+    this.ticker = ticker;
+  }
+
+  private Decision onFailure(K key, long permits) {
+    switch (failureMode) {
+      case OPEN:
+        return Decision.failedOpen();
+      case CLOSED:
+        return Decision.failedClosed();
+      default:
+        return local().decide(key, permits).asLocalFallback();
+    }
+  }
+
+  private RateStore<K> local() {
+    RateStore<K> local = localFallback;
+    if (local == null) {
+      synchronized (this) {
+        local = localFallback;
+        if (local == null) {
+          local = InMemoryStore.factory().create(name, policy, ticker);
+          localFallback = local;
+        }
+      }
+    }
+    return local;
   }
 
   /**
@@ -58,7 +96,12 @@ public final class RateLimiter<K> implements AutoCloseable {
    * @return whether it was taken
    */
   public boolean tryAcquire(K key) {
-    return store.tryAcquire(Objects.requireNonNull(key, "key"), 1);
+    Objects.requireNonNull(key, "key");
+    try {
+      return store.tryAcquire(key, 1);
+    } catch (StoreUnavailableException e) {
+      return onFailure(key, 1).allowed();
+    }
   }
 
   /**
@@ -71,7 +114,12 @@ public final class RateLimiter<K> implements AutoCloseable {
    */
   public boolean tryAcquire(K key, long permits) {
     Objects.requireNonNull(key, "key");
-    return store.tryAcquire(key, Engine.checkPermits(permits));
+    Engine.checkPermits(permits);
+    try {
+      return store.tryAcquire(key, permits);
+    } catch (StoreUnavailableException e) {
+      return onFailure(key, permits).allowed();
+    }
   }
 
   /**
@@ -84,7 +132,12 @@ public final class RateLimiter<K> implements AutoCloseable {
    */
   public Decision decide(K key, long permits) {
     Objects.requireNonNull(key, "key");
-    return store.decide(key, Engine.checkPermits(permits));
+    Engine.checkPermits(permits);
+    try {
+      return store.decide(key, permits);
+    } catch (StoreUnavailableException e) {
+      return onFailure(key, permits);
+    }
   }
 
   /**
@@ -97,7 +150,24 @@ public final class RateLimiter<K> implements AutoCloseable {
    */
   public CompletionStage<Decision> decideAsync(K key, long permits) {
     Objects.requireNonNull(key, "key");
-    return store.decideAsync(key, Engine.checkPermits(permits));
+    Engine.checkPermits(permits);
+    CompletionStage<Decision> stage;
+    try {
+      stage = store.decideAsync(key, permits);
+    } catch (StoreUnavailableException e) {
+      return CompletableFuture.completedFuture(onFailure(key, permits));
+    }
+    return stage.handle((decision, failure) -> {
+      if (failure == null) {
+        return decision;
+      }
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
+      if (cause instanceof StoreUnavailableException) {
+        return onFailure(key, permits);
+      }
+      throw failure instanceof CompletionException ce ? ce : new CompletionException(cause);
+    });
   }
 
   /**
@@ -137,10 +207,23 @@ public final class RateLimiter<K> implements AutoCloseable {
     return name;
   }
 
-  /** Closes the store this limiter created. */
+  /**
+   * What this limiter answers when its store cannot.
+   *
+   * @return the failure mode
+   */
+  public FailureMode failureMode() {
+    return failureMode;
+  }
+
+  /** Closes the store this limiter created, and its local fallback if one was made. */
   @Override
   public void close() {
     store.close();
+    RateStore<K> local = localFallback;
+    if (local != null) {
+      local.close();
+    }
   }
 
   @Override
@@ -155,6 +238,7 @@ public final class RateLimiter<K> implements AutoCloseable {
     private Ticker ticker = Ticker.system();
     private RateStoreFactory storeFactory = InMemoryStore.factory();
     private String name = "default";
+    private FailureMode failureMode = FailureMode.LOCAL;
 
     private Builder(Policy policy) {
       this.policy = policy;
@@ -199,6 +283,17 @@ public final class RateLimiter<K> implements AutoCloseable {
     }
 
     /**
+     * What to answer when the store cannot decide (default {@link FailureMode#LOCAL}).
+     *
+     * @param mode the failure mode
+     * @return this builder
+     */
+    public Builder failureMode(FailureMode mode) {
+      this.failureMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /**
      * Builds the limiter and its store.
      *
      * @param <K> the key type
@@ -206,7 +301,8 @@ public final class RateLimiter<K> implements AutoCloseable {
      */
     public <K> RateLimiter<K> build() {
       RateStore<K> store = storeFactory.create(name, policy, ticker);
-      return new RateLimiter<>(name, policy, Objects.requireNonNull(store, "store"));
+      return new RateLimiter<>(
+          name, policy, Objects.requireNonNull(store, "store"), failureMode, ticker);
     }
   }
 }

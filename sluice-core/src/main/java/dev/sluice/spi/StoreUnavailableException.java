@@ -1,0 +1,31 @@
+package dev.sluice.spi;
+
+/**
+ * Thrown by a {@link RateStore} (or used to complete its future exceptionally) when it cannot
+ * decide: the backend failed, did not answer within the deadline, its circuit breaker is open,
+ * or the store is closed. The limiter then follows its {@link dev.sluice.FailureMode}. A store
+ * that throws this must not have applied the request.
+ */
+public final class StoreUnavailableException extends RuntimeException {
+
+  private static final long serialVersionUID = 1L;
+
+  /**
+   * Creates the exception.
+   *
+   * @param message what failed
+   * @param cause the underlying failure, or null
+   */
+  public StoreUnavailableException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
+  /**
+   * Creates the exception.
+   *
+   * @param message what failed
+   */
+  public StoreUnavailableException(String message) {
+    super(message);
+  }
+}
