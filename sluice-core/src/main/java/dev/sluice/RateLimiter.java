@@ -33,18 +33,28 @@ public final class RateLimiter<K> implements AutoCloseable {
   private final RateStore<K> store;
   private final FailureMode failureMode;
   private final Ticker ticker;
+  private final RateLimitListener listener;
   private volatile RateStore<K> localFallback;
 
   private RateLimiter(
-      String name, Policy policy, RateStore<K> store, FailureMode failureMode, Ticker ticker) {
+      String name, Policy policy, RateStore<K> store, FailureMode failureMode, Ticker ticker,
+      RateLimitListener listener) {
     this.name = name;
     this.policy = policy;
     this.store = store;
     this.failureMode = failureMode;
     this.ticker = ticker;
+    this.listener = listener;
   }
 
-  private Decision onFailure(K key, long permits) {
+  private Decision onFailure(K key, long permits, Throwable error) {
+    if (listener != null) {
+      try {
+        listener.onBackendError(name, error);
+      } catch (RuntimeException ignored) {
+        // a listener cannot change a decision
+      }
+    }
     switch (failureMode) {
       case OPEN:
         return Decision.failedOpen();
@@ -96,12 +106,7 @@ public final class RateLimiter<K> implements AutoCloseable {
    * @return whether it was taken
    */
   public boolean tryAcquire(K key) {
-    Objects.requireNonNull(key, "key");
-    try {
-      return store.tryAcquire(key, 1);
-    } catch (StoreUnavailableException e) {
-      return onFailure(key, 1).allowed();
-    }
+    return tryAcquire(key, 1);
   }
 
   /**
@@ -115,11 +120,14 @@ public final class RateLimiter<K> implements AutoCloseable {
   public boolean tryAcquire(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    try {
-      return store.tryAcquire(key, permits);
-    } catch (StoreUnavailableException e) {
-      return onFailure(key, permits).allowed();
+    if (listener == null) {
+      try {
+        return store.tryAcquire(key, permits);
+      } catch (StoreUnavailableException e) {
+        return onFailure(key, permits, e).allowed();
+      }
     }
+    return observedDecide(key, permits).allowed();
   }
 
   /**
@@ -133,11 +141,14 @@ public final class RateLimiter<K> implements AutoCloseable {
   public Decision decide(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    try {
-      return store.decide(key, permits);
-    } catch (StoreUnavailableException e) {
-      return onFailure(key, permits);
+    if (listener == null) {
+      try {
+        return store.decide(key, permits);
+      } catch (StoreUnavailableException e) {
+        return onFailure(key, permits, e);
+      }
     }
+    return observedDecide(key, permits);
   }
 
   /**
@@ -151,23 +162,46 @@ public final class RateLimiter<K> implements AutoCloseable {
   public CompletionStage<Decision> decideAsync(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
+    long start = listener == null ? 0 : System.nanoTime();
     CompletionStage<Decision> stage;
     try {
       stage = store.decideAsync(key, permits);
     } catch (StoreUnavailableException e) {
-      return CompletableFuture.completedFuture(onFailure(key, permits));
+      return CompletableFuture.completedFuture(observed(onFailure(key, permits, e), start));
     }
     return stage.handle((decision, failure) -> {
       if (failure == null) {
-        return decision;
+        return observed(decision, start);
       }
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null
           ? failure.getCause() : failure;
       if (cause instanceof StoreUnavailableException) {
-        return onFailure(key, permits);
+        return observed(onFailure(key, permits, cause), start);
       }
       throw failure instanceof CompletionException ce ? ce : new CompletionException(cause);
     });
+  }
+
+  private Decision observedDecide(K key, long permits) {
+    long start = System.nanoTime();
+    Decision d;
+    try {
+      d = store.decide(key, permits);
+    } catch (StoreUnavailableException e) {
+      d = onFailure(key, permits, e);
+    }
+    return observed(d, start);
+  }
+
+  private Decision observed(Decision d, long start) {
+    if (listener != null) {
+      try {
+        listener.onDecision(name, d.allowed(), d.source(), System.nanoTime() - start);
+      } catch (RuntimeException ignored) {
+        // a listener cannot change a decision
+      }
+    }
+    return d;
   }
 
   /**
@@ -187,6 +221,15 @@ public final class RateLimiter<K> implements AutoCloseable {
    */
   public long size() {
     return store.size();
+  }
+
+  /**
+   * Buckets the store has evicted so far (0 for stores that never evict).
+   *
+   * @return evictions since the store was created
+   */
+  public long evictions() {
+    return store.evictions();
   }
 
   /**
@@ -239,6 +282,7 @@ public final class RateLimiter<K> implements AutoCloseable {
     private RateStoreFactory storeFactory = InMemoryStore.factory();
     private String name = "default";
     private FailureMode failureMode = FailureMode.LOCAL;
+    private RateLimitListener listener;
 
     private Builder(Policy policy) {
       this.policy = policy;
@@ -294,6 +338,17 @@ public final class RateLimiter<K> implements AutoCloseable {
     }
 
     /**
+     * Receives decisions and backend errors (default none, which costs nothing).
+     *
+     * @param listener the listener
+     * @return this builder
+     */
+    public Builder listener(RateLimitListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
      * Builds the limiter and its store.
      *
      * @param <K> the key type
@@ -302,7 +357,7 @@ public final class RateLimiter<K> implements AutoCloseable {
     public <K> RateLimiter<K> build() {
       RateStore<K> store = storeFactory.create(name, policy, ticker);
       return new RateLimiter<>(
-          name, policy, Objects.requireNonNull(store, "store"), failureMode, ticker);
+          name, policy, Objects.requireNonNull(store, "store"), failureMode, ticker, listener);
     }
   }
 }

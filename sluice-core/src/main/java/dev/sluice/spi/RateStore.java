@@ -69,6 +69,16 @@ public interface RateStore<K> extends AutoCloseable {
    */
   long size();
 
+  /**
+   * How many buckets this store has evicted (dropped before they were full) since it was
+   * created; 0 for stores that never do.
+   *
+   * @return evictions so far
+   */
+  default long evictions() {
+    return 0;
+  }
+
   /** Releases what the store owns; later calls may fail. Idempotent. */
   @Override
   void close();
