@@ -35,6 +35,7 @@ public final class RateLimiter<K> implements AutoCloseable {
   private final Ticker ticker;
   private final RateLimitListener listener;
   private volatile RateStore<K> localFallback;
+  private volatile boolean closed;
 
   private RateLimiter(
       String name, Policy policy, RateStore<K> store, FailureMode failureMode, Ticker ticker,
@@ -63,6 +64,11 @@ public final class RateLimiter<K> implements AutoCloseable {
       default:
         return local().decide(key, permits).asLocalFallback();
     }
+  }
+
+  /** After {@link #close()}: OPEN admits, CLOSED and LOCAL refuse (a closed limiter holds no buckets). */
+  private Decision afterClose() {
+    return failureMode == FailureMode.OPEN ? Decision.failedOpen() : Decision.failedClosed();
   }
 
   private RateStore<K> local() {
@@ -120,6 +126,9 @@ public final class RateLimiter<K> implements AutoCloseable {
   public boolean tryAcquire(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
+    if (closed) {
+      return observed(afterClose(), System.nanoTime()).allowed();
+    }
     if (listener == null) {
       try {
         return store.tryAcquire(key, permits);
@@ -141,6 +150,9 @@ public final class RateLimiter<K> implements AutoCloseable {
   public Decision decide(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
+    if (closed) {
+      return observed(afterClose(), System.nanoTime());
+    }
     if (listener == null) {
       try {
         return store.decide(key, permits);
@@ -163,6 +175,9 @@ public final class RateLimiter<K> implements AutoCloseable {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     long start = listener == null ? 0 : System.nanoTime();
+    if (closed) {
+      return CompletableFuture.completedFuture(observed(afterClose(), start));
+    }
     CompletionStage<Decision> stage;
     try {
       stage = store.decideAsync(key, permits);
@@ -259,9 +274,16 @@ public final class RateLimiter<K> implements AutoCloseable {
     return failureMode;
   }
 
-  /** Closes the store this limiter created, and its local fallback if one was made. */
+  /**
+   * Closes the store this limiter created (which finishes or fails its in-flight work within its
+   * own deadline and releases what it owns), and its local fallback if one was made. Afterwards
+   * every decision is answered by the failure mode without touching the store: {@code OPEN}
+   * admits, {@code CLOSED} and {@code LOCAL} refuse with {@link Decision.Source#FAILURE_CLOSED}.
+   * Idempotent; never throws for in-flight callers.
+   */
   @Override
   public void close() {
+    closed = true;
     store.close();
     RateStore<K> local = localFallback;
     if (local != null) {
