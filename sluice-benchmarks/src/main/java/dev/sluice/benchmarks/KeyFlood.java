@@ -3,6 +3,7 @@ package dev.sluice.benchmarks;
 import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A flood of distinct keys, as from an attacker spraying client ids: {@code T} "attacker" keys
@@ -36,8 +37,9 @@ public final class KeyFlood {
         : List.of(KeyedLimiter.SLUICE);
     long flood = args.length > 1 ? Long.parseLong(args[1]) : 10_000_000L;
     int throttled = args.length > 2 ? Integer.parseInt(args[2]) : 1_000;
-    System.out.printf("%-22s %10s %9s %9s %10s %9s %9s %11s%n", "impl", "flood", "ns/key",
-        "admitted", "held", "evicted", "heap MiB", "still thr.");
+    System.out.println("| store | flood keys | ns per key | keys held | evictions | heap after GC (MiB)"
+        + " | throttled keys still throttled |");
+    System.out.println("|---|---:|---:|---:|---:|---:|---:|");
     for (String impl : impls) {
       run(impl, flood, throttled);
     }
@@ -79,8 +81,12 @@ public final class KeyFlood {
         stillThrottled++;
       }
     }
-    System.out.printf("%-22s %10d %9.0f %9d %10d %9d %9.1f %5d/%-5d%s%n", impl, done,
-        done == 0 ? 0.0 : (double) nanos / done, admitted, limiter.size(), limiter.evictions(),
+    if (admitted != done) {
+      failure += "  (" + (done - admitted) + " fresh keys denied)";
+    }
+    System.out.printf(Locale.ROOT, "| %s | %d | %.0f | %d | %s | %.1f | %d / %d |%s%n", impl, done,
+        done == 0 ? 0.0 : (double) nanos / done, limiter.size(),
+        limiter.evictions() < 0 ? "n/a" : Long.toString(limiter.evictions()),
         heap / 1048576.0, stillThrottled, throttled, failure);
     Reference.reachabilityFence(limiter);
   }

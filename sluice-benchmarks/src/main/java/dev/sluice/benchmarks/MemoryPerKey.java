@@ -3,6 +3,7 @@ package dev.sluice.benchmarks;
 import java.lang.ref.Reference;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import org.openjdk.jol.info.GraphLayout;
 
 /**
@@ -15,7 +16,8 @@ import org.openjdk.jol.info.GraphLayout;
  *
  * <p>Run, from the repository root (all implementations, or the ones named):
  * <pre>
- * java -Xms2g -Xmx2g -XX:+AlwaysPreTouch -cp sluice-benchmarks/target/benchmarks.jar \
+ * java -Xms2g -Xmx2g -XX:+AlwaysPreTouch -Djdk.attach.allowAttachSelf=true \
+ *     -cp sluice-benchmarks/target/benchmarks.jar \
  *     dev.sluice.benchmarks.MemoryPerKey [n] [impl ...]
  * </pre>
  */
@@ -29,6 +31,11 @@ public final class MemoryPerKey {
    * @param args {@code [n] [impl ...]}
    */
   public static void main(String[] args) {
+    // JOL cannot take field offsets of records and hidden classes through Unsafe on JDK 17
+    // without this (Caffeine's graph reaches lambdas); it must be set before JOL starts.
+    if (System.getProperty("jol.magicFieldOffset") == null) {
+      System.setProperty("jol.magicFieldOffset", "true");
+    }
     int n = args.length > 0 ? Integer.parseInt(args[0]) : KeyedBenchmark.KEYS;
     List<String> impls = args.length > 1
         ? Arrays.asList(args).subList(1, args.length)
@@ -36,7 +43,8 @@ public final class MemoryPerKey {
             KeyedLimiter.BUCKET4J_CAFFEINE, KeyedLimiter.GUAVA_CHM);
     String[] keys = KeyedBenchmark.keys(n);
     GraphLayout keyGraph = GraphLayout.parseInstance((Object) keys);
-    System.out.printf("%-24s %10s %14s %14s%n", "impl", "keys", "JOL B/key", "heap B/key");
+    System.out.println("| limiter (" + n + " idle keys) | bytes per key (JOL) | heap delta per key |");
+    System.out.println("|---|---:|---:|");
     for (String impl : impls) {
       KeyedLimiter empty = KeyedLimiter.create(impl, Rate.IDLE);
       long emptyBytes = GraphLayout.parseInstance(empty.root()).subtract(keyGraph).totalSize();
@@ -54,7 +62,7 @@ public final class MemoryPerKey {
       if (limiter.size() != n) {
         throw new IllegalStateException(impl + " holds " + limiter.size() + " keys, not " + n);
       }
-      System.out.printf("%-24s %10d %14.1f %14.1f%n", impl, limiter.size(),
+      System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f |%n", impl,
           (double) (bytes - emptyBytes) / n, (double) (heapAfter - heapBefore) / n);
       Reference.reachabilityFence(limiter);
       Reference.reachabilityFence(empty);
