@@ -1,0 +1,98 @@
+package dev.sluice.servlet;
+
+import dev.sluice.Decision;
+import dev.sluice.Limit;
+import dev.sluice.Policy;
+import jakarta.servlet.http.HttpServletResponse;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Writes the rate-limit headers. Every time is whole seconds rounded up, so a client that waits
+ * what it is told is never early.
+ *
+ * <p>{@code RateLimit-Policy} describes a token bucket as "q permits per w seconds" with
+ * {@code q} the capacity and {@code w} the time an empty bucket takes to fill: a client that
+ * spends {@code q} permits at most once every {@code w} seconds is never refused. {@code RateLimit}
+ * then reports {@code r}, the whole permits left, and {@code t}, the seconds until the bucket is
+ * full again (the same as {@code X-RateLimit-Reset}). Rule names are restricted to
+ * {@code [A-Za-z0-9._-]}, so they need no escaping inside a Structured Fields string.
+ */
+final class Headers {
+
+  private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+  private Headers() {}
+
+  /** Seconds rounded up. */
+  static long ceilSeconds(long nanos) {
+    return nanos / NANOS_PER_SECOND + (nanos % NANOS_PER_SECOND == 0 ? 0 : 1);
+  }
+
+  /** {@code Retry-After}: seconds rounded up, at least 1. */
+  static long retryAfterSeconds(long retryAfterNanos) {
+    return Math.max(1, ceilSeconds(retryAfterNanos));
+  }
+
+  /**
+   * Writes the enabled groups.
+   *
+   * @param outcomes the rules that applied, decided or not (undecided only on refusals)
+   * @param binding the decision the X-RateLimit group and Retry-After describe
+   */
+  static void write(HttpServletResponse response, Set<HeaderGroup> groups,
+      List<Outcome> outcomes, Decision binding) {
+    if (groups.contains(HeaderGroup.X_RATELIMIT)) {
+      response.setHeader("X-RateLimit-Limit", Long.toString(binding.limit()));
+      response.setHeader("X-RateLimit-Remaining", Long.toString(binding.remaining()));
+      response.setHeader("X-RateLimit-Reset", Long.toString(ceilSeconds(binding.resetAfterNanos())));
+    }
+    if (groups.contains(HeaderGroup.IETF)) {
+      StringBuilder policy = new StringBuilder(48);
+      StringBuilder state = new StringBuilder(32);
+      for (Outcome o : outcomes) {
+        Policy p = o.rule.policy();
+        List<Limit> limits = p.limits();
+        for (int i = 0; i < limits.size(); i++) {
+          Limit l = limits.get(i);
+          if (policy.length() > 0) {
+            policy.append(", ");
+          }
+          policy.append('"').append(itemName(o.rule.name(), limits.size(), i)).append("\";q=")
+              .append(l.capacity()).append(";w=")
+              .append(Math.max(1, ceilSeconds(l.fillTime().toNanos())));
+        }
+        Decision d = o.decision;
+        if (d != null) {
+          if (state.length() > 0) {
+            state.append(", ");
+          }
+          state.append('"').append(itemName(o.rule.name(), limits.size(), bindingLimit(p, d)))
+              .append("\";r=").append(d.remaining())
+              .append(";t=").append(ceilSeconds(d.resetAfterNanos()));
+        }
+      }
+      response.setHeader("RateLimit-Policy", policy.toString());
+      response.setHeader("RateLimit", state.toString());
+    }
+    if (groups.contains(HeaderGroup.RETRY_AFTER) && !binding.allowed() && binding.canEverSucceed()) {
+      response.setHeader("Retry-After", Long.toString(retryAfterSeconds(binding.retryAfterNanos())));
+    }
+  }
+
+  /** A one-limit rule is its own policy; the limits of a several-limit rule are "name.1", ... */
+  private static String itemName(String rule, int limits, int index) {
+    return limits == 1 ? rule : rule + "." + (index + 1);
+  }
+
+  /** The limit a decision's {@code remaining} refers to: the first with its capacity. */
+  private static int bindingLimit(Policy p, Decision d) {
+    List<Limit> limits = p.limits();
+    for (int i = 0; i < limits.size(); i++) {
+      if (limits.get(i).capacity() == d.limit()) {
+        return i;
+      }
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,110 @@
+package dev.sluice.servlet;
+
+import dev.sluice.Decision;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Why {@link RateLimitFilter} refused a request: what a {@link RejectionHandler} renders. The
+ * rate-limit headers have already been set on the response when the handler runs. Immutable.
+ */
+public final class Rejection {
+
+  /** The kind of refusal. */
+  public enum Reason {
+    /** A rule's bucket lacks the permits now; the request can succeed later. 429. */
+    QUOTA_EXCEEDED,
+    /** The request costs more than a rule's capacity: it can never succeed. 429, no Retry-After. */
+    EXCEEDS_CAPACITY,
+    /** A rule's resolver found no key and {@link MissingKey#DENY} applies. 403. */
+    MISSING_KEY
+  }
+
+  private final Reason reason;
+  private final List<String> rules;
+  private final long permits;
+  private final Decision decision;
+
+  Rejection(Reason reason, List<String> rules, long permits, Decision decision) {
+    this.reason = reason;
+    this.rules = List.copyOf(rules);
+    this.permits = permits;
+    this.decision = decision;
+  }
+
+  /**
+   * The kind of refusal.
+   *
+   * @return the reason
+   */
+  public Reason reason() {
+    return reason;
+  }
+
+  /**
+   * The suggested status: 429 for quota refusals, 403 for a missing key.
+   *
+   * @return the status code
+   */
+  public int status() {
+    return reason == Reason.MISSING_KEY ? 403 : 429;
+  }
+
+  /**
+   * The names of the rules that refused the request (for a missing key, the rule whose key was
+   * missing).
+   *
+   * @return rule names, at least one
+   */
+  public List<String> rules() {
+    return rules;
+  }
+
+  /**
+   * The permits the request asked of the binding rule (0 for a missing key).
+   *
+   * @return permits
+   */
+  public long permits() {
+    return permits;
+  }
+
+  /**
+   * The binding decision: the refusal with the longest wait. Empty for a missing key.
+   *
+   * @return the decision, or empty
+   */
+  public Optional<Decision> decision() {
+    return Optional.ofNullable(decision);
+  }
+
+  /**
+   * How long until the request can succeed; empty when it never can or no key was found.
+   *
+   * @return the exact wait, or empty
+   */
+  public Optional<Duration> retryAfter() {
+    return decision == null ? Optional.empty() : decision.retryAfter();
+  }
+
+  /**
+   * The value of {@code Retry-After}: {@link #retryAfter()} rounded up to whole seconds, at
+   * least 1. A client that waits this long succeeds, if nothing else takes the permits first.
+   *
+   * @return seconds, or empty
+   */
+  public OptionalLong retryAfterSeconds() {
+    if (decision == null || !decision.canEverSucceed()) {
+      return OptionalLong.empty();
+    }
+    return OptionalLong.of(Headers.retryAfterSeconds(decision.retryAfterNanos()));
+  }
+
+  @Override
+  public String toString() {
+    return "Rejection[" + reason + ", rules=" + rules + ", permits=" + permits
+        + (decision == null ? "" : ", " + decision) + "]";
+  }
+}
