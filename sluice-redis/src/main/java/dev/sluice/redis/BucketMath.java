@@ -1,0 +1,253 @@
+package dev.sluice.redis;
+
+import dev.sluice.Decision;
+import dev.sluice.Limit;
+import dev.sluice.Policy;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * A policy compiled for the Lua script ({@code bucket.lua}): the arguments the script takes and
+ * the decoding of its reply into a {@link Decision}.
+ *
+ * <h2>The model</h2>
+ * The same as the core engine's: a limit of capacity {@code C} earning one permit every
+ * {@code T} is the instant {@code E} at which its bucket is empty; a request for {@code n} is
+ * measured from {@code base = max(E, now - C*T)} and admitted iff {@code base + n*T <= now}, and
+ * then {@code E := base + n*T}. The script reads {@code now} from {@code redis.call('TIME')}, in
+ * microseconds since 2025-01-01T00:00:00Z, so every node shares Redis's clock.
+ *
+ * <h2>Why it is exact with Lua doubles</h2>
+ * {@code T = P/N} (period {@code P} ns, {@code N} permits) is kept in microseconds as the reduced
+ * fraction {@code num/den = P / (1000 N)}. Every duration the script needs (the fill time
+ * {@code C*T}, the cost {@code n*T}, the initial credit) is computed here, exactly, with long
+ * and BigInteger arithmetic, and passed as {@code Q + R/den} with {@code 0 <= R < den}; every
+ * instant is stored the same way (whole microseconds plus a numerator below {@code den}). The
+ * script then only adds, subtracts and compares integers, all below 2<sup>53</sup>, where a
+ * double is exact: so nothing is rounded, nothing drifts, for any rate the core accepts (7/s,
+ * 999,983 per 7 s, 10<sup>9</sup>/s). What the script returns (per limit, {@code now - E} and
+ * the fraction) is turned into whole permits and waits here, again exactly; the only rounding is
+ * that of the waits, up to a whole microsecond (Redis's clock has no finer grain, so a request
+ * made exactly {@code retryAfter} later succeeds).
+ *
+ * <h2>Bounds</h2>
+ * {@code den = 1000 N / gcd(P, 1000 N) <= 1000 (2^31 - 1)} since the core bounds the reduced
+ * numerator of the rate, so sums of two fractions stay below 2<sup>42</sup>. Instants are at
+ * most {@code now + C*T} in magnitude: with {@code C*T <= 2^52} µs ({@link #MAX_FILL_MICROS},
+ * about 142.7 years, checked here) and Redis's clock before 2167 ({@code now < 2^52} µs after
+ * the epoch), everything stays below 2<sup>53</sup>. Limits are otherwise the core's.
+ */
+final class BucketMath {
+
+  /** Largest time to fill an empty bucket in Redis: 2<sup>52</sup> µs, about 142.7 years. */
+  static final long MAX_FILL_MICROS = 1L << 52;
+
+  private static final BigInteger THOUSAND = BigInteger.valueOf(1000);
+  private static final byte[] TAKE = {'1'};
+  private static final byte[] LOOK = {'0'};
+  private static final byte[] ZERO = {'0'};
+  private static final int PER_LIMIT = 7;
+
+  private final int limits;
+  private final long[] capacity;
+  private final long[] num;
+  private final long[] den;
+  private final long[] fillQ;
+  private final long[] fillR;
+  private final long minCapacity;
+  /** ARGV for taking one permit, and for looking; shared, never modified. */
+  private final byte[][] takeOne;
+  private final byte[][] look;
+
+  BucketMath(Policy policy) {
+    List<Limit> list = policy.limits();
+    limits = list.size();
+    capacity = new long[limits];
+    num = new long[limits];
+    den = new long[limits];
+    fillQ = new long[limits];
+    fillR = new long[limits];
+    long[] initQ = new long[limits];
+    long[] initR = new long[limits];
+    long min = Long.MAX_VALUE;
+    for (int i = 0; i < limits; i++) {
+      Limit limit = list.get(i);
+      BigInteger p = BigInteger.valueOf(limit.refillPeriod().toNanos());
+      BigInteger n = BigInteger.valueOf(limit.refillPermits()).multiply(THOUSAND);
+      BigInteger g = p.gcd(n);
+      num[i] = p.divide(g).longValueExact();
+      den[i] = n.divide(g).longValueExact();
+      capacity[i] = limit.capacity();
+      min = Math.min(min, capacity[i]);
+      BigInteger[] fill = BigInteger.valueOf(capacity[i]).multiply(BigInteger.valueOf(num[i]))
+          .divideAndRemainder(BigInteger.valueOf(den[i]));
+      if (fill[0].compareTo(BigInteger.valueOf(MAX_FILL_MICROS)) >= 0) {
+        throw new IllegalArgumentException(
+            "time to fill an empty bucket (" + limit + ": " + fill[0] + " µs) exceeds the Redis"
+                + " store's maximum of 2^52 µs (" + MAX_FILL_MICROS + " µs, about 142 years):"
+                + " the script's arithmetic is in Lua doubles, exact below 2^53");
+      }
+      fillQ[i] = fill[0].longValueExact();
+      fillR[i] = fill[1].longValueExact();
+      initQ[i] = mulQ(i, limit.initialPermits());
+      initR[i] = mulR(i, limit.initialPermits());
+    }
+    minCapacity = min;
+    look = new byte[1 + PER_LIMIT * limits][];
+    look[0] = LOOK;
+    for (int i = 0; i < limits; i++) {
+      int a = 1 + PER_LIMIT * i;
+      look[a] = ascii(den[i]);
+      look[a + 1] = ascii(fillQ[i]);
+      look[a + 2] = ascii(fillR[i]);
+      look[a + 3] = ZERO;
+      look[a + 4] = ZERO;
+      look[a + 5] = ascii(initQ[i]);
+      look[a + 6] = ascii(initR[i]);
+    }
+    takeOne = take(1);
+  }
+
+  /** Whole microseconds of {@code n*T} for limit {@code i}, for {@code 0 <= n <= C}. */
+  private long mulQ(int i, long n) {
+    long hi = Math.multiplyHigh(n, num[i]);
+    long lo = n * num[i];
+    if (hi == 0 && lo >= 0) {
+      return lo / den[i];
+    }
+    return BigInteger.valueOf(n).multiply(BigInteger.valueOf(num[i]))
+        .divide(BigInteger.valueOf(den[i])).longValueExact();
+  }
+
+  /** Numerator (below {@code den}) of the fraction of {@code n*T} for limit {@code i}. */
+  private long mulR(int i, long n) {
+    long hi = Math.multiplyHigh(n, num[i]);
+    long lo = n * num[i];
+    if (hi == 0 && lo >= 0) {
+      return lo % den[i];
+    }
+    return BigInteger.valueOf(n).multiply(BigInteger.valueOf(num[i]))
+        .mod(BigInteger.valueOf(den[i])).longValueExact();
+  }
+
+  /**
+   * ARGV to take {@code permits}. For a limit whose capacity is below {@code permits} the cost
+   * passed is the fill time plus 1 µs: more than any bucket holds, so the script refuses.
+   */
+  byte[][] take(long permits) {
+    if (permits == 1 && takeOne != null) {
+      return takeOne;
+    }
+    byte[][] args = look.clone();
+    args[0] = TAKE;
+    for (int i = 0; i < limits; i++) {
+      int a = 1 + PER_LIMIT * i;
+      boolean fits = permits <= capacity[i];
+      args[a + 3] = ascii(fits ? mulQ(i, permits) : fillQ[i] + 1);
+      args[a + 4] = ascii(fits ? mulR(i, permits) : fillR[i]);
+    }
+    return args;
+  }
+
+  /** ARGV to look at the bucket, taking nothing. */
+  byte[][] look() {
+    return look;
+  }
+
+  /** {@code args} with a caller-supplied instant instead of Redis's clock: tests only. */
+  static byte[][] at(byte[][] args, long micros) {
+    byte[][] fixed = new byte[args.length + 1][];
+    System.arraycopy(args, 0, fixed, 0, args.length);
+    fixed[args.length] = ascii(micros);
+    return fixed;
+  }
+
+  /**
+   * The decision in a script reply to a request for {@code permits}.
+   *
+   * @throws IllegalStateException if the reply does not have the script's shape
+   */
+  Decision decide(List<?> reply, long permits) {
+    check(reply);
+    boolean admitted = number(reply, 0) == 1;
+    long remaining = Long.MAX_VALUE;
+    long limit = 1;
+    long reset = 0;
+    long retry = 1;
+    for (int i = 0; i < limits; i++) {
+      long a = number(reply, 1 + 2 * i);
+      long r = number(reply, 2 + 2 * i);
+      long k = permitsIn(i, a, r);
+      if (k < remaining) {
+        remaining = k;
+        limit = capacity[i];
+      }
+      reset = Math.max(reset, fillQ[i] - a + ceilFraction(i, fillR[i] + r));
+      if (!admitted && permits <= capacity[i]) {
+        retry = Math.max(retry, mulQ(i, permits) - a + ceilFraction(i, mulR(i, permits) + r));
+      }
+    }
+    long resetNanos = reset * 1000;
+    if (admitted) {
+      return Decision.allowed(remaining, limit, resetNanos);
+    }
+    if (permits > minCapacity) {
+      return Decision.exceedsCapacity(remaining, limit, resetNanos);
+    }
+    return Decision.denied(remaining, limit, retry * 1000, resetNanos);
+  }
+
+  /** The whole permits available in a reply to a look. */
+  long available(List<?> reply) {
+    check(reply);
+    long remaining = Long.MAX_VALUE;
+    for (int i = 0; i < limits; i++) {
+      remaining = Math.min(remaining, permitsIn(i, number(reply, 1 + 2 * i), number(reply, 2 + 2 * i)));
+    }
+    return remaining;
+  }
+
+  /** {@code ceil(x / den)} for {@code 0 <= x < 2 den}. */
+  private long ceilFraction(int i, long x) {
+    return x == 0 ? 0 : x <= den[i] ? 1 : 2;
+  }
+
+  /**
+   * Whole permits earned over the span {@code a - r/den} µs: {@code floor((a den - r) / num)},
+   * 0 if the span is not positive, at most the capacity.
+   */
+  private long permitsIn(int i, long a, long r) {
+    if (a <= 0) {
+      return 0;
+    }
+    long hi = Math.multiplyHigh(a, den[i]);
+    long lo = a * den[i];
+    long k;
+    if (hi == 0 && lo >= 0) {
+      k = (lo - r) / num[i];
+    } else {
+      k = BigInteger.valueOf(a).multiply(BigInteger.valueOf(den[i])).subtract(BigInteger.valueOf(r))
+          .divide(BigInteger.valueOf(num[i])).min(BigInteger.valueOf(capacity[i])).longValue();
+    }
+    return Math.min(k, capacity[i]);
+  }
+
+  private void check(List<?> reply) {
+    if (reply == null || reply.size() != 1 + 2 * limits) {
+      throw new IllegalStateException("unexpected script reply " + reply + " for " + limits + " limits");
+    }
+  }
+
+  private static long number(List<?> reply, int index) {
+    Object o = reply.get(index);
+    if (!(o instanceof Long)) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    return (Long) o;
+  }
+
+  static byte[] ascii(long v) {
+    return Long.toString(v).getBytes(StandardCharsets.US_ASCII);
+  }
+}

@@ -1,0 +1,118 @@
+package dev.sluice.redis;
+
+import dev.sluice.Decision;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Refusals remembered on this node, so that a client hammering a throttled key costs no round
+ * trip. Exact, because tokens only come from refill: a refusal of {@code n} permits at Redis
+ * time {@code t} with {@code retryAfter = w} means that no request for {@code n} or more can
+ * succeed before {@code t + w} on any node (other nodes can only take permits, which makes the
+ * wait longer, never shorter).
+ *
+ * <h2>Mapping Redis time to this node's clock</h2>
+ * The script ran at some instant between sending the command ({@code sent}, read from
+ * {@link System#nanoTime()} just before) and receiving the reply. Redis's {@code TIME} truncates
+ * to the microsecond, so the true wait from the script's run is at least {@code w - 1 µs}, and
+ * from {@code sent} at least that too. An entry is therefore valid until
+ * {@code sent + w - 1 µs - w/1000}: the last term allows this node's clock to run up to 1,000
+ * ppm slower than Redis's (NTP keeps clocks within 500 ppm; twice that is the margin). Using the
+ * receipt time instead would be wrong: by then Redis's clock has moved on by the round trip,
+ * and the cache would refuse requests that Redis would admit. So a cached refusal never refuses
+ * what Redis would have admitted, and it ends at most {@code w/1000 + 1 µs} plus the round trip
+ * before Redis would admit.
+ *
+ * <p>If Redis loses its data (restart without persistence, failover to a lagging replica), a
+ * cached refusal may outlive the state it came from, by at most its {@code retryAfter}: the cache
+ * is then stricter than the fresh bucket, never looser.
+ *
+ * <p>Memory is bounded: at most {@value #MAX_ENTRIES} entries; expired entries are dropped when
+ * read, and swept when the cache is full (at most once per {@value #SWEEP_INTERVAL_MILLIS} ms);
+ * when it is full of live entries, new refusals are simply not cached.
+ *
+ * @param <K> the limiter's key type; keys are compared with {@code equals}
+ */
+final class DenyCache<K> {
+
+  static final int MAX_ENTRIES = 65_536;
+  static final long SWEEP_INTERVAL_MILLIS = 100;
+
+  /** One remembered refusal; {@code permits} and larger requests are refused until {@code until}. */
+  private static final class Entry {
+    final long permits;
+    final long until;
+    final long retryAt;
+    final long resetAt;
+    final long remaining;
+    final long limit;
+
+    Entry(long permits, long until, long retryAt, long resetAt, long remaining, long limit) {
+      this.permits = permits;
+      this.until = until;
+      this.retryAt = retryAt;
+      this.resetAt = resetAt;
+      this.remaining = remaining;
+      this.limit = limit;
+    }
+  }
+
+  private final ConcurrentHashMap<K, Entry> entries = new ConcurrentHashMap<>();
+  private volatile long lastSweep = System.nanoTime();
+
+  /**
+   * A refusal answered here, or null to ask Redis.
+   *
+   * @param now {@link System#nanoTime()}
+   */
+  Decision lookup(K key, long permits, long now) {
+    Entry e = entries.get(key);
+    if (e == null) {
+      return null;
+    }
+    if (now - e.until >= 0) {
+      entries.remove(key, e);
+      return null;
+    }
+    if (permits < e.permits) {
+      return null;
+    }
+    return Decision.denied(e.remaining, e.limit, Math.max(1, e.retryAt - now),
+        Math.max(0, e.resetAt - now));
+  }
+
+  /**
+   * Remembers a refusal by Redis of a request sent at {@code sent} ({@link System#nanoTime()}).
+   */
+  void remember(K key, long permits, Decision refusal, long sent) {
+    long w = refusal.retryAfterNanos();
+    long until = sent + w - 1_000 - w / 1_000;
+    long now = System.nanoTime();
+    if (w < 0 || until - now <= 0) {
+      return;
+    }
+    if (entries.size() >= MAX_ENTRIES && !sweep(now)) {
+      return;
+    }
+    entries.put(key, new Entry(permits, until, sent + w, sent + refusal.resetAfterNanos(),
+        refusal.remaining(), refusal.limit()));
+  }
+
+  /** Drops expired entries if the last sweep is old enough; true if there is room after. */
+  private boolean sweep(long now) {
+    if (now - lastSweep < SWEEP_INTERVAL_MILLIS * 1_000_000L) {
+      return false;
+    }
+    lastSweep = now;
+    entries.values().removeIf(e -> now - e.until >= 0);
+    return entries.size() < MAX_ENTRIES;
+  }
+
+  /** Entries held (live or not yet swept). */
+  int size() {
+    return entries.size();
+  }
+
+  void clear() {
+    entries.clear();
+  }
+}
