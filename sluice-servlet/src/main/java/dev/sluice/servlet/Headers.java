@@ -15,7 +15,10 @@ import java.util.Set;
  * {@code q} the capacity and {@code w} the time an empty bucket takes to fill: a client that
  * spends {@code q} permits at most once every {@code w} seconds is never refused. {@code RateLimit}
  * then reports {@code r}, the whole permits left, and {@code t}, the seconds until the bucket is
- * full again (the same as {@code X-RateLimit-Reset}). Rule names are restricted to
+ * full again (the same as {@code X-RateLimit-Reset}). A rule of several limits lists each as
+ * {@code "<rule>.1"}, {@code "<rule>.2"}, ...; its {@code RateLimit} item names the limit with the
+ * fewest permits left, and its {@code t} is the time until every limit of the rule is full (for
+ * that limit an upper bound: never too early). Rule names are restricted to
  * {@code [A-Za-z0-9._-]}, so they need no escaping inside a Structured Fields string.
  */
 final class Headers {

@@ -63,14 +63,27 @@ final class TestServer implements AutoCloseable {
     connector.setPort(0);
     server.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler();
+    RateLimitFilter rateLimitFilter = null;
     for (Filter f : filters) {
+      if (f instanceof RateLimitFilter) {
+        rateLimitFilter = (RateLimitFilter) f;
+      }
       context.addFilter(new FilterHolder(f), "/*",
           EnumSet.of(DispatcherType.REQUEST, DispatcherType.FORWARD));
     }
-    context.addServlet(new ServletHolder(new EchoServlet()), "/");
+    context.addServlet(new ServletHolder(new EchoServlet(rateLimitFilter)), "/");
     server.setHandler(context);
     server.start();
     return new TestServer(server, connector.getLocalPort());
+  }
+
+  /** The filter's {@code availablePermits} for this client and {@code rule}, over HTTP. */
+  long available(String rule, String... headers) throws Exception {
+    HttpResponse<String> r = get("/_available/" + rule, headers);
+    if (r.statusCode() != 200) {
+      throw new AssertionError("/_available/" + rule + " answered " + r.statusCode());
+    }
+    return Long.parseLong(r.body());
   }
 
   int port() {
@@ -158,12 +171,27 @@ final class TestServer implements AutoCloseable {
     }
   }
 
-  /** Answers {@code ok <path>}; {@code /forward} forwards to {@code /hello}. */
+  /**
+   * Answers {@code ok <path>}; {@code /forward} forwards to {@code /hello};
+   * {@code /_available/<rule>} answers the filter's {@code availablePermits} for the caller.
+   */
   private static final class EchoServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
+    private final transient RateLimitFilter filter;
+
+    EchoServlet(RateLimitFilter filter) {
+      this.filter = filter;
+    }
 
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      if (req.getServletPath().startsWith("/_available/")) {
+        java.util.OptionalLong n =
+            filter.availablePermits(req, req.getServletPath().substring("/_available/".length()));
+        resp.setContentType("text/plain");
+        resp.getWriter().write(n.isPresent() ? Long.toString(n.getAsLong()) : "none");
+        return;
+      }
       if ("/forward".equals(req.getServletPath())) {
         try {
           req.getRequestDispatcher("/hello").forward(req, resp);
