@@ -11,6 +11,7 @@ import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
@@ -262,6 +263,17 @@ final class Connector {
         StatefulRedisClusterConnection<byte[], byte[]> conn = cc.connect(ByteArrayCodec.INSTANCE);
         c = conn;
         async = conn.async();
+        // Open the node connections now: with REJECT_COMMANDS, Lettuce rejects a command whose
+        // node connection is still being opened, so lazy opening would fail the first calls.
+        for (RedisClusterNode node : conn.getPartitions()) {
+          if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+            try {
+              conn.getConnection(node.getUri().getHost(), node.getUri().getPort());
+            } catch (RuntimeException e) {
+              // that node is down for now: its calls fail until Lettuce reconnects
+            }
+          }
+        }
       } else {
         StatefulRedisConnection<byte[], byte[]> conn = s.connect(ByteArrayCodec.INSTANCE);
         c = conn;
