@@ -1,0 +1,271 @@
+package dev.sluice.examples;
+
+import dev.sluice.Limit;
+import dev.sluice.servlet.HeaderGroup;
+import dev.sluice.servlet.KeyResolver;
+import dev.sluice.servlet.TrustedProxies;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The demo server's options, from flags and environment variables (a flag wins over its
+ * variable). See {@link #USAGE}.
+ */
+final class DemoOptions {
+
+  static final String USAGE = String.join("\n",
+      "Usage: java -jar sluice-examples.jar [options]",
+      "",
+      "Starts an HTTP API on embedded Jetty with the Sluice rate-limit filter in front of it:",
+      "  GET /hello       plain text, rate limited",
+      "  GET /            a page that shows your remaining permits and a live chart (exempt)",
+      "  GET /api/status  your current allowance as JSON, taking no permit (exempt)",
+      "",
+      "Options (environment variable in brackets; a flag wins):",
+      "  --port N                 port to listen on, 0 = any free port     [PORT]           default 8080",
+      "  --host ADDR              address to bind                           [SLUICE_HOST]    default 127.0.0.1",
+      "  --limit N/UNIT           refill rate: 10/s, 100/m, 1000/h, 5/500ms, 1/d",
+      "                                                                     [SLUICE_LIMIT]   default 10/s",
+      "  --burst N                bucket capacity                           [SLUICE_BURST]   default: N of --limit",
+      "  --key ip|header:NAME|bearer",
+      "                           whose bucket a request uses               [SLUICE_KEY]     default ip",
+      "  --trusted-proxies CIDRS  comma-separated proxies whose X-Forwarded-For is believed,",
+      "                           e.g. 10.0.0.0/8,fd00::/8                  [SLUICE_TRUSTED_PROXIES]",
+      "  --headers GROUPS         comma-separated header groups to send: xratelimit, ietf,",
+      "                           retry-after, or none                      [SLUICE_HEADERS] default all three",
+      "  --help                   print this and exit",
+      "");
+
+  private static final Pattern LIMIT = Pattern.compile("(\\d{1,15})/(\\d{0,15})(ms|s|m|h|d)");
+
+  private static final Map<String, String> ENV = new LinkedHashMap<>();
+
+  static {
+    ENV.put("port", "PORT");
+    ENV.put("host", "SLUICE_HOST");
+    ENV.put("limit", "SLUICE_LIMIT");
+    ENV.put("burst", "SLUICE_BURST");
+    ENV.put("key", "SLUICE_KEY");
+    ENV.put("trusted-proxies", "SLUICE_TRUSTED_PROXIES");
+    ENV.put("headers", "SLUICE_HEADERS");
+  }
+
+  final boolean help;
+  final int port;
+  final String host;
+  final String limitText;
+  final Limit limit;
+  final String keyText;
+  final KeyResolver key;
+  /** The header a client must send its key in, or null for {@code ip}. */
+  final String keyHeader;
+  final TrustedProxies trustedProxies;
+  final Set<HeaderGroup> headers;
+
+  private DemoOptions(boolean help, int port, String host, String limitText, Limit limit,
+      String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
+      Set<HeaderGroup> headers) {
+    this.help = help;
+    this.port = port;
+    this.host = host;
+    this.limitText = limitText;
+    this.limit = limit;
+    this.keyText = keyText;
+    this.key = key;
+    this.keyHeader = keyHeader;
+    this.trustedProxies = trustedProxies;
+    this.headers = headers;
+  }
+
+  /**
+   * Parses flags ({@code --name value} or {@code --name=value}) over environment variables.
+   *
+   * @param args the command line
+   * @param env the environment, e.g. {@code System::getenv}
+   * @return the options
+   * @throws IllegalArgumentException with a message naming the flag and the accepted values
+   */
+  static DemoOptions parse(String[] args, UnaryOperator<String> env) {
+    Map<String, String> flags = new LinkedHashMap<>();
+    boolean help = false;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--help") || a.equals("-h")) {
+        help = true;
+        continue;
+      }
+      if (!a.startsWith("--")) {
+        throw new IllegalArgumentException("unexpected argument \"" + a + "\" (see --help)");
+      }
+      String name;
+      String value;
+      int eq = a.indexOf('=');
+      if (eq > 0) {
+        name = a.substring(2, eq);
+        value = a.substring(eq + 1);
+      } else {
+        name = a.substring(2);
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("--" + name + " needs a value (see --help)");
+        }
+        value = args[++i];
+      }
+      if (!ENV.containsKey(name)) {
+        throw new IllegalArgumentException("unknown option --" + name + " (see --help)");
+      }
+      flags.put(name, value);
+    }
+    for (Map.Entry<String, String> e : ENV.entrySet()) {
+      if (!flags.containsKey(e.getKey())) {
+        String v = env.apply(e.getValue());
+        if (v != null && !v.isBlank()) {
+          flags.put(e.getKey(), v.strip());
+        }
+      }
+    }
+    int port = parsePort(flags.getOrDefault("port", "8080"));
+    String host = flags.getOrDefault("host", "127.0.0.1");
+    String limitText = flags.getOrDefault("limit", "10/s");
+    Limit limit = parseLimit(limitText);
+    if (flags.containsKey("burst")) {
+      limit = limit.withCapacity(parseLong("--burst", flags.get("burst"), 1, Limit.MAX_CAPACITY));
+    }
+    String keyText = flags.getOrDefault("key", "ip");
+    List<String> proxies = split(flags.getOrDefault("trusted-proxies", ""));
+    TrustedProxies trusted = proxies.isEmpty() ? TrustedProxies.none() : TrustedProxies.of(proxies);
+    KeyResolver key;
+    String keyHeader = null;
+    if (keyText.equals("ip")) {
+      key = KeyResolver.clientIp(trusted);
+    } else if (keyText.equals("bearer")) {
+      key = KeyResolver.bearerToken();
+      keyHeader = "Authorization";
+    } else if (keyText.startsWith("header:") && keyText.length() > "header:".length()) {
+      keyHeader = keyText.substring("header:".length());
+      key = KeyResolver.header(keyHeader);
+    } else {
+      throw new IllegalArgumentException(
+          "--key \"" + keyText + "\" must be ip, header:<name> (e.g. header:X-API-Key) or bearer");
+    }
+    Set<HeaderGroup> headers = parseHeaders(flags.getOrDefault("headers",
+        "xratelimit,ietf,retry-after"));
+    return new DemoOptions(help, port, host, limitText, limit, keyText, key, keyHeader, trusted,
+        headers);
+  }
+
+  /**
+   * Parses {@code N/UNIT}: {@code N} permits per {@code UNIT}, where the unit is {@code ms},
+   * {@code s}, {@code m}, {@code h} or {@code d}, optionally with a count ({@code 5/500ms}). The
+   * capacity is {@code N}.
+   */
+  static Limit parseLimit(String text) {
+    Matcher m = LIMIT.matcher(text.strip().toLowerCase(Locale.ROOT));
+    if (!m.matches()) {
+      throw new IllegalArgumentException("--limit \"" + text
+          + "\" must look like 10/s, 100/m, 1000/h, 5/500ms or 1/d (permits / [count] unit)");
+    }
+    long permits = Long.parseLong(m.group(1));
+    long count = m.group(2).isEmpty() ? 1 : Long.parseLong(m.group(2));
+    if (permits < 1 || count < 1) {
+      throw new IllegalArgumentException("--limit \"" + text + "\": permits and count must be at least 1");
+    }
+    Duration unit;
+    switch (m.group(3)) {
+      case "ms":
+        unit = Duration.ofMillis(1);
+        break;
+      case "s":
+        unit = Duration.ofSeconds(1);
+        break;
+      case "m":
+        unit = Duration.ofMinutes(1);
+        break;
+      case "h":
+        unit = Duration.ofHours(1);
+        break;
+      default:
+        unit = Duration.ofDays(1);
+    }
+    try {
+      return Limit.of(permits, unit.multipliedBy(count));
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new IllegalArgumentException("--limit \"" + text + "\": " + e.getMessage(), e);
+    }
+  }
+
+  private static Set<HeaderGroup> parseHeaders(String text) {
+    Set<HeaderGroup> groups = EnumSet.noneOf(HeaderGroup.class);
+    for (String g : split(text)) {
+      switch (g.toLowerCase(Locale.ROOT)) {
+        case "xratelimit":
+        case "x-ratelimit":
+          groups.add(HeaderGroup.X_RATELIMIT);
+          break;
+        case "ietf":
+          groups.add(HeaderGroup.IETF);
+          break;
+        case "retry-after":
+          groups.add(HeaderGroup.RETRY_AFTER);
+          break;
+        case "none":
+          break;
+        default:
+          throw new IllegalArgumentException("--headers: unknown group \"" + g
+              + "\" (choose from xratelimit, ietf, retry-after, none)");
+      }
+    }
+    return groups;
+  }
+
+  private static int parsePort(String text) {
+    return (int) parseLong("--port", text, 0, 65535);
+  }
+
+  private static long parseLong(String flag, String text, long min, long max) {
+    long v;
+    try {
+      v = Long.parseLong(text.strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(flag + " \"" + text + "\" must be a number from " + min
+          + " to " + max, e);
+    }
+    if (v < min || v > max) {
+      throw new IllegalArgumentException(flag + " " + v + " must be from " + min + " to " + max);
+    }
+    return v;
+  }
+
+  private static List<String> split(String text) {
+    List<String> out = new ArrayList<>();
+    for (String s : text.split(",")) {
+      if (!s.isBlank()) {
+        out.add(s.strip());
+      }
+    }
+    return out;
+  }
+
+  /** Header groups as the flag spells them. */
+  String headersText() {
+    List<String> out = new ArrayList<>();
+    if (headers.contains(HeaderGroup.X_RATELIMIT)) {
+      out.add("xratelimit");
+    }
+    if (headers.contains(HeaderGroup.IETF)) {
+      out.add("ietf");
+    }
+    if (headers.contains(HeaderGroup.RETRY_AFTER)) {
+      out.add("retry-after");
+    }
+    return out.isEmpty() ? "none" : String.join(",", out);
+  }
+}

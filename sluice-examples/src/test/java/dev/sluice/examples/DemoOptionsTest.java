@@ -1,0 +1,102 @@
+package dev.sluice.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.Limit;
+import dev.sluice.servlet.HeaderGroup;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class DemoOptionsTest {
+
+  private static DemoOptions parse(Map<String, String> env, String... args) {
+    return DemoOptions.parse(args, env::get);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "10/s, 10, PT1S",
+      "100/m, 100, PT1M",
+      "1000/h, 1000, PT1H",
+      "5/500ms, 5, PT0.5S",
+      "1/d, 1, PT24H",
+      "3/2s, 3, PT2S",
+      "7/S, 7, PT1S",
+  })
+  void parseLimit_acceptedForms_permitsPerPeriodWithCapacityN(String text, long n, String period) {
+    Limit l = DemoOptions.parseLimit(text);
+    assertThat(l).isEqualTo(Limit.of(n, Duration.parse(period)));
+  }
+
+  @Test
+  void parseLimit_malformed_refusedNamingTheFlagAndForms() {
+    for (String bad : new String[] {"10", "10/x", "/s", "0/s", "10/0s", "-1/s", "ten/s"}) {
+      assertThatThrownBy(() -> DemoOptions.parseLimit(bad)).as(bad)
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--limit \"" + bad);
+    }
+    assertThatThrownBy(() -> DemoOptions.parseLimit("2000000000/ms"))
+        .hasMessageContaining("1 permit per nanosecond");
+  }
+
+  @Test
+  void parse_defaults_port8080Loopback10PerSecondByIpAllHeaders() {
+    DemoOptions o = parse(Map.of());
+    assertThat(o.help).isFalse();
+    assertThat(o.port).isEqualTo(8080);
+    assertThat(o.host).isEqualTo("127.0.0.1");
+    assertThat(o.limit).isEqualTo(Limit.perSecond(10));
+    assertThat(o.keyText).isEqualTo("ip");
+    assertThat(o.keyHeader).isNull();
+    assertThat(o.trustedProxies.isEmpty()).isTrue();
+    assertThat(o.headers).containsExactlyInAnyOrder(HeaderGroup.values());
+  }
+
+  @Test
+  void parse_flagsBothSpellings_andFlagsWinOverEnvironment() {
+    Map<String, String> env = Map.of("PORT", "9000", "SLUICE_LIMIT", "100/m", "SLUICE_BURST", "7",
+        "SLUICE_KEY", "bearer", "SLUICE_HEADERS", "ietf");
+    DemoOptions fromEnv = parse(env);
+    assertThat(fromEnv.port).isEqualTo(9000);
+    assertThat(fromEnv.limit).isEqualTo(Limit.perMinute(100).withCapacity(7));
+    assertThat(fromEnv.keyHeader).isEqualTo("Authorization");
+    assertThat(fromEnv.headers).containsExactly(HeaderGroup.IETF);
+
+    DemoOptions flags = parse(env, "--port", "0", "--limit=5/500ms", "--burst", "20",
+        "--key", "header:X-API-Key", "--trusted-proxies", "10.0.0.0/8, 127.0.0.1",
+        "--headers=xratelimit,retry-after");
+    assertThat(flags.port).isZero();
+    assertThat(flags.limit).isEqualTo(Limit.of(5, Duration.ofMillis(500)).withCapacity(20));
+    assertThat(flags.keyHeader).isEqualTo("X-API-Key");
+    assertThat(flags.trustedProxies.ranges()).containsExactly("10.0.0.0/8", "127.0.0.1");
+    assertThat(flags.headers).containsExactlyInAnyOrder(HeaderGroup.X_RATELIMIT,
+        HeaderGroup.RETRY_AFTER);
+    assertThat(flags.headersText()).isEqualTo("xratelimit,retry-after");
+    assertThat(parse(Map.of(), "--headers", "none").headers).isEmpty();
+    assertThat(parse(Map.of(), "--help").help).isTrue();
+  }
+
+  @Test
+  void parse_badFlags_refusedWithTheFlagNamed() {
+    assertThatThrownBy(() -> parse(Map.of(), "--port", "70000"))
+        .hasMessageContaining("--port 70000 must be from 0 to 65535");
+    assertThatThrownBy(() -> parse(Map.of(), "--port", "http"))
+        .hasMessageContaining("--port \"http\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--burst", "0")).hasMessageContaining("--burst 0");
+    assertThatThrownBy(() -> parse(Map.of(), "--key", "cookie"))
+        .hasMessageContaining("--key \"cookie\" must be ip, header:<name>");
+    assertThatThrownBy(() -> parse(Map.of(), "--key", "header:bad name"))
+        .hasMessageContaining("\"bad name\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--headers", "xratelimit,bogus"))
+        .hasMessageContaining("unknown group \"bogus\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--trusted-proxies", "10.0.0.0/40"))
+        .hasMessageContaining("exceeds 32");
+    assertThatThrownBy(() -> parse(Map.of(), "--colour", "red"))
+        .hasMessageContaining("unknown option --colour");
+    assertThatThrownBy(() -> parse(Map.of(), "--port")).hasMessageContaining("--port needs a value");
+    assertThatThrownBy(() -> parse(Map.of(), "8080")).hasMessageContaining("unexpected argument");
+  }
+}

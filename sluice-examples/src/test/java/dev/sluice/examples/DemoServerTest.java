@@ -1,0 +1,119 @@
+package dev.sluice.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.ManualTicker;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The demo server in-process, started from the README's flags (on port 0) with a manual ticker,
+ * driven over real HTTP.
+ */
+class DemoServerTest {
+
+  static final HttpClient CLIENT = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  static HttpResponse<String> get(String url, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static DemoServer start(ManualTicker ticker, String... args) throws Exception {
+    return DemoServer.start(DemoOptions.parse(args, Map.<String, String>of()::get), ticker);
+  }
+
+  @Test
+  void readmeFlags_helloLimitedPageAndStatusExempt() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    try (DemoServer demo = start(ticker, "--port", "0", "--limit", "10/s", "--burst", "20")) {
+      String base = demo.baseUrl();
+      assertThat(demo.banner()).startsWith("Sluice demo listening on " + base + "/\n")
+          .contains("curl -i " + base + "/hello")
+          .contains("for i in $(seq 25); do curl -s -o /dev/null -w '%{http_code} ' " + base
+              + "/hello; done; echo");
+
+      HttpResponse<String> page = get(base + "/");
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html;charset=utf-8");
+      assertThat(page.body()).contains("<svg id=\"chart\"").contains("id=\"remaining\"")
+          .doesNotContain("src=\"http").doesNotContain("href=\"http");
+      assertThat(page.headers().firstValue("X-RateLimit-Limit")).isEmpty();
+
+      assertThat(get(base + "/api/status").body()).isEqualTo("{\"rule\":\"api\",\"limit\":\"10/s\","
+          + "\"capacity\":20,\"fillSeconds\":2.0,\"key\":\"ip\",\"keyHeader\":null,"
+          + "\"headers\":\"xratelimit,ietf,retry-after\",\"remaining\":20}");
+
+      HttpResponse<String> hello = get(base + "/hello");
+      assertThat(hello.statusCode()).isEqualTo(200);
+      assertThat(hello.body()).isEqualTo("Hello from Sluice!\n");
+      assertThat(hello.headers().firstValue("Content-Type")).hasValue("text/plain;charset=utf-8");
+      assertThat(hello.headers().firstValue("X-RateLimit-Limit")).hasValue("20");
+      assertThat(hello.headers().firstValue("X-RateLimit-Remaining")).hasValue("19");
+      assertThat(hello.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=20;w=2");
+      assertThat(hello.headers().firstValue("RateLimit")).hasValue("\"api\";r=19;t=1");
+
+      for (int i = 0; i < 19; i++) {
+        assertThat(get(base + "/hello").statusCode()).isEqualTo(200);
+      }
+      HttpResponse<String> refused = get(base + "/hello");
+      assertThat(refused.statusCode()).isEqualTo(429);
+      assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+      assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+      assertThat(refused.body()).contains("\"violated-policies\":[\"api\"]");
+      // the status endpoint reads without taking: twice the same
+      assertThat(get(base + "/api/status").body()).contains("\"remaining\":0");
+      assertThat(get(base + "/api/status").body()).contains("\"remaining\":0");
+
+      ticker.advance(Duration.ofMillis(100)); // one permit at 10/s
+      assertThat(get(base + "/api/status").body()).contains("\"remaining\":1");
+      assertThat(get(base + "/hello").statusCode()).isEqualTo(200);
+      assertThat(get(base + "/hello").statusCode()).isEqualTo(429);
+      ticker.advance(Duration.ofSeconds(2));
+      assertThat(get(base + "/api/status").body()).contains("\"remaining\":20");
+      assertThat(get(base + "/nowhere").statusCode()).as("404s are limited too").isEqualTo(404);
+    }
+  }
+
+  @Test
+  void headerKeyAndHeaderGroups_keylessRefusedAndOnlyChosenHeadersSent() throws Exception {
+    try (DemoServer demo = start(new ManualTicker(), "--port", "0", "--limit", "1/h",
+        "--key", "header:X-API-Key", "--headers", "xratelimit")) {
+      String base = demo.baseUrl();
+      assertThat(demo.banner()).contains("curl -i -H 'X-API-Key: demo' " + base + "/hello");
+      assertThat(get(base + "/hello").statusCode()).isEqualTo(403);
+      assertThat(get(base + "/api/status").body()).contains("\"keyHeader\":\"X-API-Key\"")
+          .contains("\"remaining\":null");
+      HttpResponse<String> ok = get(base + "/hello", "X-API-Key", "a");
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(ok.headers().firstValue("RateLimit")).isEmpty();
+      HttpResponse<String> refused = get(base + "/hello", "X-API-Key", "a");
+      assertThat(refused.statusCode()).isEqualTo(429);
+      assertThat(refused.headers().firstValue("Retry-After")).isEmpty();
+      assertThat(refused.headers().firstValue("X-RateLimit-Remaining")).hasValue("0");
+      assertThat(get(base + "/hello", "X-API-Key", "b").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void trustedProxyFlag_forwardedClientsLimitedSeparately() throws Exception {
+    try (DemoServer demo = start(new ManualTicker(), "--port", "0", "--limit", "1/h",
+        "--trusted-proxies", "127.0.0.1/32")) {
+      String base = demo.baseUrl();
+      assertThat(get(base + "/hello", "X-Forwarded-For", "203.0.113.7").statusCode()).isEqualTo(200);
+      assertThat(get(base + "/hello", "X-Forwarded-For", "203.0.113.7").statusCode()).isEqualTo(429);
+      assertThat(get(base + "/hello", "X-Forwarded-For", "203.0.113.8").statusCode()).isEqualTo(200);
+      assertThat(get(base + "/api/status", "X-Forwarded-For", "203.0.113.9").body())
+          .contains("\"remaining\":1");
+    }
+  }
+}
