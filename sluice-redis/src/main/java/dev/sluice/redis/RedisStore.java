@@ -139,6 +139,10 @@ public final class RedisStore<K> implements RateStore<K> {
   final AtomicLong cacheHits = new AtomicLong();
   final AtomicLong reloads = new AtomicLong();
   final AtomicLong failures = new AtomicLong();
+  /** Calls that missed their deadline after being sent: Redis may or may not have run them. */
+  final AtomicLong timeouts = new AtomicLong();
+  /** Calls that failed with an error from Redis or the connection (not a deadline, not the breaker). */
+  final AtomicLong errors = new AtomicLong();
 
   private RedisStore(String name, Policy policy, Factory f) {
     this.name = name;
@@ -431,7 +435,9 @@ public final class RedisStore<K> implements RateStore<K> {
           send(true);
           return;
         }
-        fail(unavailable(cause));
+        if (fail(unavailable(cause))) {
+          errors.incrementAndGet();
+        }
         return;
       }
       Object value;
@@ -460,6 +466,7 @@ public final class RedisStore<K> implements RateStore<K> {
       if (fail(new StoreUnavailableException(
           "no answer from " + connector + " within the deadline of "
               + Duration.ofNanos(deadlineNanos).toMillis() + " ms"))) {
+        timeouts.incrementAndGet();
         RedisFuture<List<Object>> f = pending;
         if (f != null) {
           f.cancel(false);
