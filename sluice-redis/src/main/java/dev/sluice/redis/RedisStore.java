@@ -448,14 +448,13 @@ public final class RedisStore<K> implements RateStore<K> {
         fail(new StoreUnavailableException("unexpected reply from " + connector + ": " + e, e));
         return;
       }
+      if (take && denyCache != null && !((Decision) value).allowed()) {
+        // before completing: the caller's next request must find it (and a refusal that came
+        // after the deadline is still true)
+        denyCache.remember(key, permits, (Decision) value, sent);
+      }
       if (result.complete(value)) {
         breaker.onSuccess();
-        if (take && denyCache != null) {
-          Decision d = (Decision) value;
-          if (!d.allowed()) {
-            denyCache.remember(key, permits, d, sent);
-          }
-        }
         done();
       }
     }

@@ -1,0 +1,119 @@
+package dev.sluice.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.Decision;
+import dev.sluice.Limit;
+import dev.sluice.Policy;
+import dev.sluice.Ticker;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The local deny cache against a real Redis: what it answers, and what it saves. */
+class DenyCacheTest {
+
+  private static RedisStore.Factory factory;
+
+  @BeforeAll
+  static void connect() {
+    factory = RedisStore.factory(SharedRedis.uri()).deadline(Duration.ofSeconds(2));
+  }
+
+  @AfterAll
+  static void close() {
+    if (factory != null) {
+      factory.close();
+    }
+  }
+
+  private static RedisStore<String> store(RedisStore.Factory f, Limit limit) {
+    return f.create(SharedRedis.uniqueName("deny"), Policy.of(limit), Ticker.system());
+  }
+
+  @Test
+  void decide_refusedAgainBeforeRetryAfter_answeredWithoutARoundTrip() {
+    try (RedisStore<String> store = store(factory, Limit.of(1, Duration.ofMillis(300)))) {
+      assertThat(store.decide("a", 1).allowed()).isTrue();
+      long sent = System.nanoTime();
+      Decision refused = store.decide("a", 1);
+      assertThat(refused.allowed()).isFalse();
+      long w = refused.retryAfterNanos();
+      assertThat(w).isBetween(200_000_000L, 300_000_000L);
+      long trips = store.roundTrips.get();
+      int local = 0;
+      while (System.nanoTime() - sent < w - 20_000_000L) {
+        Decision d = store.decide("a", 1);
+        assertThat(d.allowed()).isFalse();
+        assertThat(d.retryAfterNanos()).isPositive().isLessThanOrEqualTo(w);
+        local++;
+      }
+      assertThat(local).isPositive();
+      assertThat(store.roundTrips.get()).isEqualTo(trips);
+      assertThat(store.cacheHits.get()).isEqualTo(local);
+      // once the wait is over the cache lets the request through to Redis, which admits it
+      Await.until(Duration.ofSeconds(2), 100, () -> store.decide("a", 1).allowed(),
+          "admitted after retryAfter");
+      assertThat(Duration.ofNanos(System.nanoTime() - sent)).isGreaterThanOrEqualTo(
+          Duration.ofNanos(w - 1_000_000L));
+    }
+  }
+
+  @Test
+  void decide_smallerRequestThanTheCachedRefusal_goesToRedis() {
+    try (RedisStore<String> store = store(factory, Limit.of(1, Duration.ofHours(1)).withCapacity(3))) {
+      assertThat(store.decide("a", 2).allowed()).isTrue();
+      assertThat(store.decide("a", 2).allowed()).isFalse();
+      long trips = store.roundTrips.get();
+      assertThat(store.decide("a", 3).allowed()).isFalse();
+      assertThat(store.roundTrips.get()).as("a larger request is refused locally").isEqualTo(trips);
+      assertThat(store.decide("a", 1).allowed()).isTrue();
+      assertThat(store.roundTrips.get()).as("a smaller one asks Redis").isEqualTo(trips + 1);
+    }
+  }
+
+  @Test
+  void decide_cacheOff_everyCallIsARoundTrip() {
+    try (RedisStore<String> store = store(factory.denyCache(false), Limit.of(1, Duration.ofHours(1)))) {
+      for (int i = 0; i < 20; i++) {
+        store.decide("a", 1);
+      }
+      assertThat(store.roundTrips.get()).isEqualTo(20);
+      assertThat(store.cacheHits.get()).isZero();
+    }
+  }
+
+  /**
+   * An abusive client: one thread hammering one key limited to 100 per second, for a second,
+   * with the cache on and off. Prints what the cache saves; asserts only behaviour: with the
+   * cache, Redis sees a few round trips per admitted request, not one per call.
+   */
+  @Test
+  void decide_abusiveClient_cacheSavesRoundTrips() {
+    Limit limit = Limit.perSecond(100).withCapacity(10);
+    long[] on = hammer(factory, limit);
+    long[] off = hammer(factory.denyCache(false), limit);
+
+    System.out.printf("DENY CACHE on:  %d calls/s, %d round trips, %d admitted%n", on[0], on[1], on[2]);
+    System.out.printf("DENY CACHE off: %d calls/s, %d round trips, %d admitted%n", off[0], off[1], off[2]);
+    assertThat(on[1]).isLessThanOrEqualTo(3 * on[2] + 3);
+    assertThat(off[1]).isEqualTo(off[3]);
+  }
+
+  /** Returns calls per second, round trips, admitted, calls. */
+  private static long[] hammer(RedisStore.Factory f, Limit limit) {
+    try (RedisStore<String> store = store(f, limit)) {
+      long start = System.nanoTime();
+      long end = start + Duration.ofSeconds(1).toNanos();
+      long calls = 0;
+      long admitted = 0;
+      while (System.nanoTime() - end < 0) {
+        admitted += store.decide("abuser", 1).allowed() ? 1 : 0;
+        calls++;
+      }
+      long elapsed = System.nanoTime() - start;
+      return new long[] {calls * 1_000_000_000L / elapsed, store.roundTrips.get(), admitted, calls};
+    }
+  }
+}
