@@ -226,16 +226,17 @@ class RedisStoreTest {
   @Test
   void close_lastStoreOfUriFactory_closesItsConnection() {
     String name = SharedRedis.uniqueName("owned");
-    RedisStore.Factory f = RedisStore.factory(SharedRedis.uri());
-    long before = clients();
+    RedisStore.Factory f = RedisStore.factory(SharedRedis.uri() + "?clientName=" + name);
+    long before = clients(name);
+    assertThat(before).isZero();
     RedisStore<String> a = f.create(name + "a", Policy.of(Limit.perSecond(1)), Ticker.system());
     RedisStore<String> b = f.create(name + "b", Policy.of(Limit.perSecond(1)), Ticker.system());
     assertThat(a.decide("k", 1).allowed()).isTrue();
-    assertThat(clients()).isEqualTo(before + 1);
+    assertThat(clients(name)).isEqualTo(1);
     a.close();
     assertThat(b.decide("k", 1).allowed()).isTrue();
     b.close();
-    Await.until(Duration.ofSeconds(5), () -> clients() == before, "the factory's connection closes");
+    Await.until(Duration.ofSeconds(5), () -> clients(name) == 0, "the factory's connection closes");
     // and the factory opens a new one for a new store
     try (RedisStore<String> c = f.create(name + "c", Policy.of(Limit.perSecond(1)), Ticker.system())) {
       assertThat(c.decide("k", 1).allowed()).isTrue();
@@ -245,9 +246,8 @@ class RedisStoreTest {
         .isInstanceOf(IllegalStateException.class);
   }
 
-  private static long clients() {
-    String list = redis.clientList();
-    return list.lines().filter(l -> !l.isBlank()).count();
+  private static long clients(String name) {
+    return redis.clientList().lines().filter(l -> l.contains(" name=" + name + " ")).count();
   }
 
   @Test
