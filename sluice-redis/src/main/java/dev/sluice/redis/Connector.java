@@ -18,7 +18,6 @@ import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -57,7 +56,7 @@ final class Connector {
   private volatile RedisScriptingAsyncCommands<byte[], byte[]> commands;
   private Thread attempt;
   private long lastAttempt;
-  private ScheduledThreadPoolExecutor timer;
+  private Deadlines deadlines;
 
   private Connector(RedisClient standalone, RedisClusterClient cluster, String uri,
       List<RedisURI> parsed, boolean clusterUri, String description) {
@@ -193,12 +192,7 @@ final class Connector {
         if (uri != null) {
           makeClient();
         }
-        timer = new ScheduledThreadPoolExecutor(1, r -> {
-          Thread t = new Thread(r, "sluice-redis-deadlines");
-          t.setDaemon(true);
-          return t;
-        });
-        timer.setRemoveOnCancelPolicy(true);
+        deadlines = new Deadlines();
         lastAttempt = 0;
       }
       started = commands == null ? startAttempt() : null;
@@ -234,8 +228,9 @@ final class Connector {
     return c;
   }
 
-  ScheduledThreadPoolExecutor timer() {
-    return timer;
+  /** The deadline watcher of asynchronous calls, or null once shut down. */
+  Deadlines deadlines() {
+    return deadlines;
   }
 
   /** Starts a connection attempt unless one is running or the last was too recent. */
@@ -297,10 +292,10 @@ final class Connector {
     shutdown(true);
   }
 
-  /** Closes the connection, the timer, and the client if it is the connector's own. */
+  /** Closes the connection, the deadline thread, and the client if it is the connector's own. */
   private void shutdown(boolean forever) {
     StatefulConnection<byte[], byte[]> c;
-    ScheduledThreadPoolExecutor t;
+    Deadlines t;
     RedisClient s = null;
     RedisClusterClient cc = null;
     ClientResources r;
@@ -313,7 +308,7 @@ final class Connector {
       }
       stores = 0;
       c = connection;
-      t = timer;
+      t = deadlines;
       r = ownedResources;
       if (r != null) {
         s = standalone;
@@ -324,13 +319,13 @@ final class Connector {
       }
       connection = null;
       commands = null;
-      timer = null;
+      deadlines = null;
     }
     if (c != null) {
       c.close();
     }
     if (t != null) {
-      t.shutdownNow();
+      t.stop();
     }
     if (s != null) {
       s.shutdown(Duration.ZERO, Duration.ofSeconds(2));

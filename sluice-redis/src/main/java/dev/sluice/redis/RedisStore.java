@@ -29,9 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -361,13 +358,12 @@ public final class RedisStore<K> implements RateStore<K> {
     Call call = new Call(commands, key, permits, take, new byte[][] {redisKey(key)}, args);
     inFlight.incrementAndGet();
     if (async) {
-      ScheduledThreadPoolExecutor timer = connector.timer();
-      try {
-        call.timeout = timer.schedule(call, deadlineNanos, TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException | NullPointerException e) {
-        call.fail(new StoreUnavailableException("the Redis store " + name + " is closed", e));
+      Deadlines deadlines = connector.deadlines();
+      if (deadlines == null) {
+        call.fail(new StoreUnavailableException("the Redis store " + name + " is closed"));
         return call;
       }
+      deadlines.add(deadlineNanos, call);
     }
     call.send(false);
     return call;
@@ -378,7 +374,7 @@ public final class RedisStore<K> implements RateStore<K> {
    * {@link #result} exactly once, with a {@link Decision} (or the available permits for a look)
    * or a {@link StoreUnavailableException}.
    */
-  private final class Call implements BiConsumer<Object, Throwable>, Runnable {
+  private final class Call implements BiConsumer<Object, Throwable>, Deadlines.Pending {
 
     final CompletableFuture<Object> result = new CompletableFuture<>();
     final RedisScriptingAsyncCommands<byte[], byte[]> commands;
@@ -391,7 +387,6 @@ public final class RedisStore<K> implements RateStore<K> {
     volatile long sent;
     volatile RedisFuture<List<Object>> pending;
     volatile boolean reloaded;
-    volatile ScheduledFuture<?> timeout;
 
     Call(RedisScriptingAsyncCommands<byte[], byte[]> commands, K key, long permits, boolean take,
         byte[][] keys, byte[][] args) {
@@ -459,9 +454,19 @@ public final class RedisStore<K> implements RateStore<K> {
       }
     }
 
-    /** The deadline passed (the timer's task, or the sync caller's wait ran out). */
     @Override
-    public void run() {
+    public long expiresAt() {
+      return begun + deadlineNanos;
+    }
+
+    @Override
+    public boolean isDone() {
+      return result.isDone();
+    }
+
+    /** The deadline passed (seen by the deadline thread, or the sync caller's wait ran out). */
+    @Override
+    public void expire() {
       if (fail(new StoreUnavailableException(
           "no answer from " + connector + " within the deadline of "
               + Duration.ofNanos(deadlineNanos).toMillis() + " ms"))) {
@@ -484,10 +489,6 @@ public final class RedisStore<K> implements RateStore<K> {
     }
 
     private void done() {
-      ScheduledFuture<?> t = timeout;
-      if (t != null) {
-        t.cancel(false);
-      }
       inFlight.decrementAndGet();
     }
 
@@ -497,7 +498,7 @@ public final class RedisStore<K> implements RateStore<K> {
       try {
         return result.get(Math.max(left, 0), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
-        run();
+        expire();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         fail(new StoreUnavailableException("interrupted while waiting for " + connector, e));

@@ -6,15 +6,15 @@
 -- ARGV[2..] per limit, 7 integers: den fillQ fillR costQ costR initQ initR
 --           (fill = time to fill an empty bucket, cost = time to earn the permits asked for,
 --           init = time to earn the initial permits; each Q + R/den microseconds, 0 <= R < den)
--- stored    'q r q r ...': per limit the instant at which the bucket is empty, q + r/den
---           microseconds since EPOCH (2025-01-01T00:00:00Z); a missing key is a new bucket
+-- stored    per limit two little-endian doubles q, r: the instant at which the bucket is empty,
+--           q + r/den microseconds since 2025-01-01T00:00:00Z; a missing key is a new bucket
 -- returns   {admitted, a1, r1, a2, r2, ...}: per limit the empty instant after the decision
 --           (or, when refused, the one the request was measured against) as now - a + r/den
 --
 -- Only additions, subtractions and comparisons of integers below 2^53: doubles are exact there.
--- redis.call('TIME') is the only clock; a refusal writes nothing (but see the birth of a
--- bucket below); PX = time until full, so a full bucket is no key.
-if redis.replicate_commands then redis.replicate_commands() end
+-- redis.call('TIME') is the only clock; a refusal writes nothing (but see the birth of a bucket
+-- below); PX = time until full, so a full bucket is no key. Needs Redis 5+ or Valkey (effects
+-- replication is the default, so TIME may precede a write).
 local limits = math.floor((#ARGV - 1) / 7)
 local now
 local fixed = #ARGV > 1 + 7 * limits
@@ -26,26 +26,23 @@ else
 end
 local take = ARGV[1] == '1'
 local saved = redis.call('GET', KEYS[1])
-local s = {}
-if saved then
-  for v in string.gmatch(saved, '%S+') do s[#s + 1] = tonumber(v) end
-end
+local s
+if saved then s = {struct.unpack(string.rep('<d', 2 * limits), saved)} end
 local out = {0}
-local nq, nr, bq, br = {}, {}, {}, {}
+local nxt = {}
 local ok = take
 local partial = false
 for i = 0, limits - 1 do
   local a = 2 + 7 * i
-  local den = tonumber(ARGV[a])
-  local fq, fr = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local cq, cr = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-  local eq, er = s[2 * i + 1], s[2 * i + 2]
-  if eq == nil or er == nil then
+  local den, fq, fr = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local eq, er
+  if s and s[2 * i + 2] then
+    eq, er = s[2 * i + 1], s[2 * i + 2]
+    if er >= den then eq, er = eq + 1, 0 end -- written under another denominator: round up
+  else
     local iq, ir = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
     if iq < fq or (iq == fq and ir < fr) then partial = true end
     if ir == 0 then eq, er = now - iq, 0 else eq, er = now - iq - 1, den - ir end
-  elseif er >= den then
-    eq, er = eq + 1, 0 -- written under another denominator: round the empty instant up
   end
   -- base = max(E, now - fill)
   local lq, lr = now - fq, 0
@@ -53,31 +50,40 @@ for i = 0, limits - 1 do
   if eq < lq or (eq == lq and er < lr) then eq, er = lq, lr end
   out[2 * i + 2] = now - eq
   out[2 * i + 3] = er
-  bq[i + 1], br[i + 1] = eq, er
   -- next = base + cost; admitted iff next <= now
-  local q, r = eq + cq, er + cr
+  local q, r = eq + tonumber(ARGV[a + 3]), er + tonumber(ARGV[a + 4])
   if r >= den then q, r = q + 1, r - den end
   if q > now or (q == now and r > 0) then ok = false end
-  nq[i + 1], nr[i + 1] = q, r
+  nxt[2 * i + 1] = q
+  nxt[2 * i + 2] = r
 end
-
--- Stores the empty instants (q, r), with PX = time until the bucket is full.
-local function store(qs, rs)
-  local parts = {}
+local write = nil
+if ok then
+  write = nxt
+  out[1] = 1
+elseif take and partial and not saved then
+  -- A refusal writes nothing, except the birth of a bucket that starts below its capacity:
+  -- without it, a bucket that refuses its first requests would be new (and as empty) forever.
+  write = {}
+  for i = 0, limits - 1 do
+    write[2 * i + 1] = now - out[2 * i + 2]
+    write[2 * i + 2] = out[2 * i + 3]
+  end
+end
+if write then
   local ttl = 0
   for i = 0, limits - 1 do
     local a = 2 + 7 * i
-    local den = tonumber(ARGV[a])
-    local fq, fr = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-    local q, r = qs[i + 1], rs[i + 1]
-    parts[2 * i + 1] = string.format('%.0f', q)
-    parts[2 * i + 2] = string.format('%.0f', r)
+    local den, fq, fr = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    local q, r = write[2 * i + 1], write[2 * i + 2]
+    out[2 * i + 2] = now - q
+    out[2 * i + 3] = r
     -- until full = E + fill - now, rounded up to a whole microsecond
     local until_full = q + fq - now
     if r + fr > den then until_full = until_full + 2 elseif r + fr > 0 then until_full = until_full + 1 end
     if until_full > ttl then ttl = until_full end
   end
-  local value = table.concat(parts, ' ')
+  local value = struct.pack(string.rep('<d', 2 * limits), unpack(write))
   if fixed then
     redis.call('SET', KEYS[1], value)
   elseif ttl > 0 then
@@ -86,18 +92,5 @@ local function store(qs, rs)
     if sub > 0 then ms = ms + 1 end
     redis.call('SET', KEYS[1], value, 'PX', ms)
   end
-end
-
-if ok then
-  for i = 0, limits - 1 do
-    out[2 * i + 2] = now - nq[i + 1]
-    out[2 * i + 3] = nr[i + 1]
-  end
-  store(nq, nr)
-  out[1] = 1
-elseif take and partial and not saved then
-  -- A refusal writes nothing, except the birth of a bucket that starts below its capacity:
-  -- without it, a bucket that refuses its first requests would be new (and as empty) forever.
-  store(bq, br)
 end
 return out
