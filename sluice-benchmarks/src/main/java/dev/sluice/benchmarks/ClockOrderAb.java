@@ -39,7 +39,7 @@ public final class ClockOrderAb {
     for (int i = 0; i < order.length; i++) {
       order[i] = random.nextInt(keys.length);
     }
-    Policy policy = Policy.of(KeyedLimiter.sluiceLimit(Rate.NEVER_DENIES));
+    Policy policy = Policy.of(KeyedLimiter.sluiceLimit(Rate.STEADY));
     String[] names = {"clock-first", "clock-after-lookup", "shipped"};
     List<RateStore<String>> stores = List.of(
         new ClockOrderStore<>(policy, Ticker.system(), true),

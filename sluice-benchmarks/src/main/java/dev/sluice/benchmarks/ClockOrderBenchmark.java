@@ -59,7 +59,7 @@ public class ClockOrderBenchmark {
     for (int i = 0; i < ORDER_SIZE; i++) {
       order[i] = random.nextInt(keys.length);
     }
-    Policy policy = Policy.of(KeyedLimiter.sluiceLimit(Rate.NEVER_DENIES));
+    Policy policy = Policy.of(KeyedLimiter.sluiceLimit(Rate.STEADY));
     switch (store) {
       case "shipped":
         rateStore = InMemoryStore.factory().create("bench", policy, Ticker.system());

@@ -17,17 +17,23 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * A limiter per key, 100,000 keys hit at random, every key already present (the steady state of a
- * busy service): Sluice's {@code RateLimiter} beside Bucket4j buckets in a
- * {@code ConcurrentHashMap} ({@code computeIfAbsent}) and in a bounded Caffeine cache, and Guava
- * limiters in a {@code ConcurrentHashMap}. {@code sluice-caffeine-store} is the alternative store
- * design (Sluice's holders and engine in Caffeine, {@link CaffeineStore}) beside the shipped
- * hand-written map.
+ * A limiter per key, 100,000 keys hit at random: Sluice's {@code RateLimiter} beside Bucket4j
+ * buckets in a {@code ConcurrentHashMap} ({@code computeIfAbsent}) and in a bounded Caffeine cache
+ * (max 1M keys, expire after access 1 h), and Guava limiters in a {@code ConcurrentHashMap}.
+ * {@code sluice-caffeine-store} is the alternative store design (Sluice's holders and engine in
+ * Caffeine, {@link CaffeineStore}) beside the shipped hand-written map.
  *
- * <p>The limit never denies (10^9 per second, capacity 10^15), so every row measures the lookup
- * plus an admitted decision. Keys are pre-built Strings (hash cached); each thread walks a
- * pre-generated random index array from its own random offset, so the measured loop allocates
- * nothing of its own.
+ * <ul>
+ *   <li>{@code limit=steady}: every key present and staying present (capacity 10^6, one permit
+ *       per hour: never denied, never full again during a run; see {@link Rate#STEADY}). The
+ *       steady state of a busy service: a lookup plus an admitted decision.</li>
+ *   <li>{@code limit=100/s}: 100 per second, burst 100 (Guava the same). Each key sees tens of
+ *       requests a second, so some are denied and many buckets are full again between two
+ *       requests: a store that drops full buckets re-creates them (allocation, insertion).</li>
+ * </ul>
+ * Every key is created in {@code @Setup}. Keys are pre-built Strings (hash cached); each thread
+ * walks a pre-generated random index array from its own random offset, so the measured loop
+ * allocates nothing of its own.
  *
  * <p>Run, from the repository root, once per thread count:
  * <pre>
@@ -56,6 +62,10 @@ public class KeyedBenchmark {
   })
   public String impl;
 
+  /** {@code steady} (keys present, never denied) or {@code 100/s} (a typical per-client limit). */
+  @Param({"steady", "100/s"})
+  public String limit;
+
   String[] keys;
   int[] order;
   KeyedLimiter limiter;
@@ -69,13 +79,14 @@ public class KeyedBenchmark {
     for (int i = 0; i < ORDER_SIZE; i++) {
       order[i] = random.nextInt(KEYS);
     }
-    limiter = KeyedLimiter.create(impl, Rate.NEVER_DENIES);
+    boolean steady = limit.equals("steady");
+    limiter = KeyedLimiter.create(impl, steady ? Rate.STEADY : Rate.HUNDRED_PER_SECOND);
     for (String key : keys) {
       if (!limiter.tryAcquire(key)) {
         throw new IllegalStateException(impl + " denied " + key);
       }
     }
-    if (limiter.size() != KEYS) {
+    if (steady && limiter.size() != KEYS) {
       throw new IllegalStateException(impl + " holds " + limiter.size() + " keys, not " + KEYS);
     }
   }

@@ -191,7 +191,7 @@ abstract class KeyedLimiter {
 
   /** Guava's limiters in a map (Guava has no burst setting: it holds one second's worth). */
   static KeyedLimiter guavaMap(Rate rate) {
-    double perSecond = rate.perSecond();
+    double perSecond = rate.guavaPerSecond();
     Function<String, com.google.common.util.concurrent.RateLimiter> create =
         k -> com.google.common.util.concurrent.RateLimiter.create(perSecond);
     ConcurrentHashMap<String, com.google.common.util.concurrent.RateLimiter> map =

@@ -70,7 +70,7 @@ public class SingleBucketBenchmark {
     bucket4jLockFree = Bucket.builder().addLimit(KeyedLimiter.bucket4jLimit(rate)).build();
     bucket4jSynchronized = Bucket.builder().addLimit(KeyedLimiter.bucket4jLimit(rate))
         .withSynchronizationStrategy(SynchronizationStrategy.SYNCHRONIZED).build();
-    guava = com.google.common.util.concurrent.RateLimiter.create(rate.perSecond());
+    guava = com.google.common.util.concurrent.RateLimiter.create(rate.guavaPerSecond());
     resilience4j = new AtomicRateLimiter("bench", RateLimiterConfig.custom()
         .limitForPeriod(allowed ? 1_000_000_000 : 1)
         .limitRefreshPeriod(allowed ? Duration.ofSeconds(1) : Duration.ofDays(1))
