@@ -32,11 +32,14 @@ final class ClientIp {
    */
   static String of(HttpServletRequest request, TrustedProxies proxies) {
     String peerText = request.getRemoteAddr();
+    if (proxies.isEmpty()) {
+      return String.valueOf(peerText); // the container's text for the socket address, as is
+    }
     InetAddress peer = InetAddresses.parse(peerText);
     if (peer == null) {
       return String.valueOf(peerText); // not an IP socket; the container's text is all there is
     }
-    if (proxies.isEmpty() || !proxies.contains(peer)) {
+    if (!proxies.contains(peer)) {
       return peer.getHostAddress();
     }
     Enumeration<String> values = request.getHeaders(proxies.header().fieldName());

@@ -51,36 +51,56 @@ final class Headers {
       response.setHeader("X-RateLimit-Reset", Long.toString(ceilSeconds(binding.resetAfterNanos())));
     }
     if (groups.contains(HeaderGroup.IETF)) {
-      StringBuilder policy = new StringBuilder(48);
-      StringBuilder state = new StringBuilder(32);
-      for (Outcome o : outcomes) {
-        Policy p = o.rule.policy();
-        List<Limit> limits = p.limits();
-        for (int i = 0; i < limits.size(); i++) {
-          Limit l = limits.get(i);
+      if (outcomes.size() == 1) {
+        Outcome o = outcomes.get(0);
+        response.setHeader("RateLimit-Policy", o.rule.ietfPolicy());
+        response.setHeader("RateLimit", state(new StringBuilder(32), o).toString());
+      } else {
+        StringBuilder policy = new StringBuilder(64);
+        StringBuilder state = new StringBuilder(48);
+        for (Outcome o : outcomes) {
           if (policy.length() > 0) {
             policy.append(", ");
           }
-          policy.append('"').append(itemName(o.rule.name(), limits.size(), i)).append("\";q=")
-              .append(l.capacity()).append(";w=")
-              .append(Math.max(1, ceilSeconds(l.fillTime().toNanos())));
-        }
-        Decision d = o.decision;
-        if (d != null) {
-          if (state.length() > 0) {
-            state.append(", ");
+          policy.append(o.rule.ietfPolicy());
+          if (o.decision != null) {
+            if (state.length() > 0) {
+              state.append(", ");
+            }
+            state(state, o);
           }
-          state.append('"').append(itemName(o.rule.name(), limits.size(), bindingLimit(p, d)))
-              .append("\";r=").append(d.remaining())
-              .append(";t=").append(ceilSeconds(d.resetAfterNanos()));
         }
+        response.setHeader("RateLimit-Policy", policy.toString());
+        response.setHeader("RateLimit", state.toString());
       }
-      response.setHeader("RateLimit-Policy", policy.toString());
-      response.setHeader("RateLimit", state.toString());
     }
     if (groups.contains(HeaderGroup.RETRY_AFTER) && !binding.allowed() && binding.canEverSucceed()) {
       response.setHeader("Retry-After", Long.toString(retryAfterSeconds(binding.retryAfterNanos())));
     }
+  }
+
+  /** {@code "<name>";q=<capacity>;w=<seconds to fill>} for each limit of a rule. */
+  static String policyItems(String rule, Policy p) {
+    StringBuilder sb = new StringBuilder(32);
+    List<Limit> limits = p.limits();
+    for (int i = 0; i < limits.size(); i++) {
+      Limit l = limits.get(i);
+      if (i > 0) {
+        sb.append(", ");
+      }
+      sb.append('"').append(itemName(rule, limits.size(), i)).append("\";q=").append(l.capacity())
+          .append(";w=").append(Math.max(1, ceilSeconds(l.fillTime().toNanos())));
+    }
+    return sb.toString();
+  }
+
+  /** {@code "<name>";r=<remaining>;t=<seconds until full>} for a decided rule. */
+  private static StringBuilder state(StringBuilder sb, Outcome o) {
+    Decision d = o.decision;
+    Policy p = o.rule.policy();
+    return sb.append('"').append(itemName(o.rule.name(), p.limits().size(), bindingLimit(p, d)))
+        .append("\";r=").append(d.remaining())
+        .append(";t=").append(ceilSeconds(d.resetAfterNanos()));
   }
 
   /** A one-limit rule is its own policy; the limits of a several-limit rule are "name.1", ... */

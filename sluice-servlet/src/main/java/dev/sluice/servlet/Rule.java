@@ -36,6 +36,7 @@ public final class Rule {
   private final Set<String> methods;
   private final ToLongFunction<HttpServletRequest> permits;
   private final KeyResolver key;
+  private final String ietfPolicy;
 
   private Rule(Builder b) {
     this.name = b.name;
@@ -45,6 +46,7 @@ public final class Rule {
     this.methods = Set.copyOf(b.methods);
     this.permits = b.permits;
     this.key = b.key;
+    this.ietfPolicy = Headers.policyItems(name, policy);
   }
 
   /**
@@ -114,6 +116,11 @@ public final class Rule {
 
   KeyResolver key() {
     return key;
+  }
+
+  /** This rule's items of the {@code RateLimit-Policy} field; constant, so computed once. */
+  String ietfPolicy() {
+    return ietfPolicy;
   }
 
   long permits(HttpServletRequest request) {
