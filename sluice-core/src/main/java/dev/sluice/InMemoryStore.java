@@ -1,95 +1,168 @@
 package dev.sluice;
 
+import dev.sluice.internal.BucketTable;
 import dev.sluice.internal.Engine;
-import dev.sluice.internal.Holder;
+import dev.sluice.internal.Sweeper;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
+import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The default store: buckets in this JVM, one tiny holder per key (a single {@code long} for a
- * one-limit policy with a whole-nanosecond interval) in a {@link ConcurrentHashMap}. Buckets are
- * created lazily on a key's first request; keys are independent; there is no global lock. A
- * decision reads the ticker once, looks the holder up, and applies the bucket function with one
- * compare-and-set.
+ * one-limit policy with a whole-nanosecond interval) in a {@link java.util.concurrent.ConcurrentHashMap}.
+ * Buckets are created lazily on a key's first request; keys are independent; there is no global
+ * lock. A decision on a key that has a bucket reads the ticker once, looks the holder up and
+ * applies the bucket function with one compare-and-set, allocating nothing on the boolean path.
+ *
+ * <h2>Memory</h2>
+ * <ul>
+ *   <li><b>Lossless expiry.</b> A bucket that has refilled to full is the same as no bucket, so
+ *       it is dropped once it has stayed full for the policy's fill time (so that a key that
+ *       comes back sooner keeps its bucket instead of paying a new one per request): each new
+ *       key's insertion examines a few entries of a cursor that cycles over the map and drops the
+ *       expired ones. Nothing is lost: a dropped key's next request gets a new bucket, which
+ *       holds what the full one held. An optional cleaner thread ({@link Factory#cleaner}) also
+ *       drops them when no new keys arrive; {@link #cleanUp()} drops every full bucket at once,
+ *       on the caller's thread.</li>
+ *   <li><b>A hard cap</b> ({@link Factory#maxKeys}, default 1,000,000): the
+ *       store never holds more keys. At the cap, a new key first takes the place of a full
+ *       bucket; failing that, of the bucket closest to full among a sample of entries, unless that
+ *       bucket is <em>throttled</em> (holds fewer than half its capacity in some limit), which is
+ *       never evicted for a new key. Each such eviction is counted ({@link #evictions()}) and can
+ *       cost at most {@code floor(capacity/2)} extra permits for the evicted key (its fresh bucket
+ *       starts full). When every sampled bucket is throttled, the new key gets no bucket of its
+ *       own: it is served by one overflow bucket with the same limits, shared by all keys the
+ *       store cannot place, so a flood of new keys gets at most one key's worth of permits.</li>
+ * </ul>
+ *
+ * <h2>Time</h2>
+ * Only the ticker is read, once per call. A ticker that goes backwards mints nothing, also across
+ * expiry: a key whose full bucket was dropped at a later reading comes back no fuller than it
+ * was then.
  *
  * @param <K> the key type
  */
 public final class InMemoryStore<K> implements RateStore<K> {
 
+  /**
+   * The default cap on keys held: 1,000,000. About 64 MB of buckets at the cap for a one-limit
+   * policy (64 bytes per key: the map node, the holder, the table slot; keys not counted): far
+   * more distinct clients than one node sees within a refill time, and small enough for a
+   * 512 MB heap to survive a flood of new keys.
+   */
+  public static final long DEFAULT_MAX_KEYS = 1_000_000L;
+
+  /** The grace before a full bucket expires is capped (2^60 ns, 36 years) to keep sums in range. */
+  private static final long GRACE_BOUND = 1L << 60;
+
   private final Engine engine;
   private final Ticker ticker;
-  private final ConcurrentHashMap<K, Holder> buckets;
+  private final BucketTable<K> table;
+  private final Sweeper cleaner;
 
-  private InMemoryStore(Policy policy, Ticker ticker, int initialCapacity) {
+  private InMemoryStore(String name, Policy policy, Ticker ticker, Factory options) {
     this.engine = Engine.of(policy);
     this.ticker = ticker;
-    this.buckets = new ConcurrentHashMap<>(initialCapacity);
+    long grace = Math.min(GRACE_BOUND, policy.limits().stream()
+        .mapToLong(l -> l.fillTime().toNanos()).max().orElseThrow());
+    this.table = new BucketTable<>(
+        engine, options.maxKeys, options.initialCapacity, ticker.read(), grace);
+    this.cleaner = options.cleanerNanos == 0
+        ? null
+        : Sweeper.start("sluice-cleaner-" + name, table, ticker, options.cleanerNanos);
   }
 
   /**
-   * The factory for in-memory stores, with default options.
+   * The factory for in-memory stores, with default options: at most
+   * 1,000,000 keys, no cleaner thread.
    *
    * @return a factory
    */
   public static Factory factory() {
-    return new Factory(16);
-  }
-
-  private Holder holder(K key, long now) {
-    Holder h = buckets.get(key);
-    if (h == null) {
-      Holder fresh = engine.newHolder(now);
-      h = buckets.putIfAbsent(key, fresh);
-      if (h == null) {
-        h = fresh;
-      }
-    }
-    return h;
+    return new Factory(16, DEFAULT_MAX_KEYS, 0);
   }
 
   @Override
   public boolean tryAcquire(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    long now = ticker.read();
-    return engine.tryAcquire(holder(key, now), now, permits);
+    return table.tryAcquire(key, ticker.read(), permits);
   }
 
   @Override
   public Decision decide(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    long now = ticker.read();
-    return engine.decide(holder(key, now), now, permits);
+    return table.decide(key, ticker.read(), permits);
   }
 
   @Override
   public long availablePermits(K key) {
     Objects.requireNonNull(key, "key");
-    long now = ticker.read();
-    Holder h = buckets.get(key);
-    return engine.available(h == null ? engine.newHolder(now) : h, now);
+    return table.available(key, ticker.read());
   }
 
+  /**
+   * Keys held: buckets that are not full, and full ones not yet dropped (counting insertions in
+   * progress). Never above the cap.
+   *
+   * @return keys held
+   */
   @Override
   public long size() {
-    return buckets.size();
+    return table.size();
   }
 
+  /**
+   * Buckets evicted under the cap before they were full, since this store was created. Full
+   * buckets dropped by expiry are not counted: dropping them costs nothing.
+   *
+   * @return evictions so far
+   */
+  @Override
+  public long evictions() {
+    return table.evictions();
+  }
+
+  /** Permits the shared overflow bucket admitted so far (for tests and diagnostics). */
+  long overflowAdmitted() {
+    return table.overflowAdmitted();
+  }
+
+  /**
+   * Drops every full bucket now, without waiting for it to expire, on the caller's thread (one
+   * pass over the map, reading the ticker once). Optional: expiry also happens as new keys
+   * arrive, and on the cleaner thread if one was configured.
+   *
+   * @return buckets dropped
+   */
+  public long cleanUp() {
+    return table.expireAll(ticker.read(), 0, () -> false);
+  }
+
+  /** Stops the cleaner thread, if any (waiting for it to end), and forgets every bucket. */
   @Override
   public void close() {
-    buckets.clear();
+    if (cleaner != null) {
+      cleaner.stop();
+    }
+    table.clear();
   }
 
   /** Options for in-memory stores; a {@link RateStoreFactory}. Immutable. */
   public static final class Factory implements RateStoreFactory {
 
-    private final int initialCapacity;
+    private static final long MIN_CLEANER_NANOS = 1_000_000L;
 
-    private Factory(int initialCapacity) {
+    private final int initialCapacity;
+    private final long maxKeys;
+    private final long cleanerNanos;
+
+    private Factory(int initialCapacity, long maxKeys, long cleanerNanos) {
       this.initialCapacity = initialCapacity;
+      this.maxKeys = maxKeys;
+      this.cleanerNanos = cleanerNanos;
     }
 
     /**
@@ -102,14 +175,68 @@ public final class InMemoryStore<K> implements RateStore<K> {
       if (keys < 0) {
         throw new IllegalArgumentException("initialCapacity (" + keys + ") must be at least 0");
       }
-      return new Factory(keys);
+      return new Factory(keys, maxKeys, cleanerNanos);
+    }
+
+    /**
+     * The most keys a store holds (default 1,000,000). A flood of
+     * distinct keys beyond it evicts buckets closest to full, never throttled ones; see
+     * {@link InMemoryStore}.
+     *
+     * @param keys the cap, at least 1
+     * @return a new factory
+     */
+    public Factory maxKeys(long keys) {
+      if (keys < 1) {
+        throw new IllegalArgumentException("maxKeys (" + keys + ") must be at least 1");
+      }
+      return new Factory(initialCapacity, keys, cleanerNanos);
+    }
+
+    /**
+     * Turns on a cleaner: a daemon thread, named {@code sluice-cleaner-<limiter name>}, that drops
+     * every expired bucket (full for at least the policy's fill time) once per {@code interval},
+     * so memory is returned even when no new keys arrive. Off by default: expiry on the request path bounds memory while keys keep arriving,
+     * and nothing grows when they do not. {@link InMemoryStore#close()} stops it.
+     *
+     * @param interval the pause between passes, at least 1 ms
+     * @return a new factory
+     */
+    public Factory cleaner(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      if (interval.compareTo(Duration.ofNanos(MIN_CLEANER_NANOS)) < 0) {
+        throw new IllegalArgumentException("cleaner interval (" + interval + ") must be at least 1 ms");
+      }
+      long nanos;
+      try {
+        nanos = interval.toNanos();
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException(
+            "cleaner interval (" + interval + ") must be at most " + Long.MAX_VALUE + " ns", e);
+      }
+      return new Factory(initialCapacity, maxKeys, nanos);
+    }
+
+    /**
+     * Creates a store; typed, so that its {@link InMemoryStore#cleanUp()} is reachable.
+     *
+     * @param <K> the key type
+     * @param name the limiter's name (names the cleaner thread)
+     * @param policy the limits to enforce
+     * @param ticker the time source
+     * @return a new store
+     */
+    @Override
+    public <K> InMemoryStore<K> create(String name, Policy policy, Ticker ticker) {
+      return new InMemoryStore<>(
+          Objects.requireNonNull(name, "name"), Objects.requireNonNull(policy, "policy"),
+          Objects.requireNonNull(ticker, "ticker"), this);
     }
 
     @Override
-    public <K> RateStore<K> create(String name, Policy policy, Ticker ticker) {
-      return new InMemoryStore<>(
-          Objects.requireNonNull(policy, "policy"), Objects.requireNonNull(ticker, "ticker"),
-          initialCapacity);
+    public String toString() {
+      return "InMemoryStore.Factory[maxKeys=" + maxKeys + ", cleaner="
+          + (cleanerNanos == 0 ? "off" : Duration.ofNanos(cleanerNanos)) + "]";
     }
   }
 }

@@ -70,7 +70,8 @@ public abstract class Engine {
   public abstract boolean tryAcquire(Holder h, long now, long permits);
 
   /**
-   * Like {@link #tryAcquire} and reports the outcome.
+   * Like {@link #tryAcquire} and reports the outcome. For a holder that is never retired (a
+   * {@code TokenBucket}'s); a store that retires holders calls {@link #decideOrNull}.
    *
    * @param h the bucket
    * @param now the ticker reading
@@ -79,17 +80,74 @@ public abstract class Engine {
    */
   public abstract Decision decide(Holder h, long now, long permits);
 
+  /** {@link #acquire}: the permits were taken. */
+  public static final int ACQUIRED = 1;
+
+  /** {@link #acquire}: refused; nothing was taken. */
+  public static final int REFUSED = 0;
+
+  /** {@link #acquire}: the holder is retired (its store dropped it); nothing was written. */
+  public static final int RETIRED = -1;
+
+  /**
+   * {@link #tryAcquire} on a holder that a store may retire (see {@link Holder}): the same
+   * decision, or {@link #RETIRED}, writing nothing, if the holder is retired; the store then
+   * looks the key up again.
+   *
+   * @param h the bucket
+   * @param now the ticker reading
+   * @param permits at least 1
+   * @return {@link #ACQUIRED}, {@link #REFUSED} or {@link #RETIRED}
+   */
+  public abstract int acquire(Holder h, long now, long permits);
+
+  /**
+   * {@link #decide} on a holder that a store may retire: the same decision, or null, writing
+   * nothing, if the holder is retired.
+   *
+   * @param h the bucket
+   * @param now the ticker reading
+   * @param permits at least 1
+   * @return the decision, or null if retired
+   */
+  public abstract Decision decideOrNull(Holder h, long now, long permits);
+
+  /**
+   * How good an eviction victim the bucket is at {@code now}: -1 if it is retired or
+   * <em>throttled</em> (holds fewer than half its capacity, in whole permits, in some limit; a
+   * store never evicts it for a new key), otherwise the nanoseconds until it is full (0: full,
+   * dropping it loses nothing).
+   *
+   * @param h the bucket
+   * @param now the ticker reading
+   * @return -1, or nanoseconds until full
+   */
+  public abstract long evictionRank(Holder h, long now);
+
+  /**
+   * Retires the bucket if, at {@code now} and atomically with respect to every decision on it,
+   * it is not throttled and is at most {@code maxNanosUntilFull} from full (0: only if full).
+   * A retired holder takes no further decision and must then be removed from its store.
+   *
+   * @param h the bucket
+   * @param now the ticker reading
+   * @param maxNanosUntilFull the most time until full for which it may be retired, at least 0
+   * @return whether this call retired it
+   */
+  public abstract boolean retire(Holder h, long now, long maxNanosUntilFull);
+
   /**
    * Whole permits available now (the fewest over the limits), taking nothing.
    *
    * @param h the bucket
    * @param now the ticker reading
-   * @return permits available
+   * @return permits available, or -1 if the holder is retired
    */
   public abstract long available(Holder h, long now);
 
   /**
-   * Whether the bucket is full at {@code now}, so that forgetting it loses nothing.
+   * Whether the bucket is full at {@code now}, so that forgetting it loses nothing. A retired
+   * holder counts as full.
    *
    * @param h the bucket
    * @param now the ticker reading
@@ -98,7 +156,7 @@ public abstract class Engine {
   public abstract boolean isFull(Holder h, long now);
 
   /**
-   * How long until the bucket is full, in nanoseconds, zero if it is.
+   * How long until the bucket is full, in nanoseconds, zero if it is (or is retired).
    *
    * @param h the bucket
    * @param now the ticker reading

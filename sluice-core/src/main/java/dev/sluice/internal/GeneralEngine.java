@@ -17,6 +17,9 @@ final class GeneralEngine extends Engine {
   /** Returned by the boolean path on admission; never escapes this class. */
   private static final Decision ADMITTED = Decision.allowed(0, 1, 0);
 
+  /** Returned by the decision loop for a retired holder; never escapes this class. */
+  private static final Decision RETIRED_MARK = Decision.allowed(0, 1, 0);
+
   private final Interval[] limits;
 
   GeneralEngine(Policy policy) {
@@ -103,22 +106,37 @@ final class GeneralEngine extends Engine {
 
   @Override
   public boolean tryAcquire(Holder h, long now, long permits) {
-    return acquire(h, now, permits, false) != null;
+    return acquire(h, now, permits) == ACQUIRED;
   }
 
   @Override
   public Decision decide(Holder h, long now, long permits) {
-    return acquire(h, now, permits, true);
+    return decideOrNull(h, now, permits);
+  }
+
+  @Override
+  public int acquire(Holder h, long now, long permits) {
+    Decision d = acquire(h, now, permits, false);
+    return d == null ? REFUSED : d == RETIRED_MARK ? RETIRED : ACQUIRED;
+  }
+
+  @Override
+  public Decision decideOrNull(Holder h, long now, long permits) {
+    Decision d = acquire(h, now, permits, true);
+    return d == RETIRED_MARK ? null : d;
   }
 
   /**
-   * The one decision loop. Returns null for a refusal when {@code report} is false, a non-null
-   * decision otherwise.
+   * The one decision loop. Returns null for a refusal when {@code report} is false,
+   * {@link #RETIRED_MARK} for a retired holder, a decision otherwise.
    */
   private Decision acquire(Holder h, long now, long permits, boolean report) {
     int n = limits.length;
     long[] s = h.multi;
     for (;;) {
+      if (s == Holder.RETIRED_MULTI) {
+        return RETIRED_MARK;
+      }
       long[] next = new long[2 * n];
       boolean allowed = true;
       for (int i = 0; i < n; i++) {
@@ -196,6 +214,9 @@ final class GeneralEngine extends Engine {
   @Override
   public long available(Holder h, long now) {
     long[] s = h.multi;
+    if (s == Holder.RETIRED_MULTI) {
+      return -1;
+    }
     long[] tmp = new long[2 * limits.length];
     long remaining = Long.MAX_VALUE;
     for (int i = 0; i < limits.length; i++) {
@@ -209,6 +230,9 @@ final class GeneralEngine extends Engine {
   @Override
   public boolean isFull(Holder h, long now) {
     long[] s = h.multi;
+    if (s == Holder.RETIRED_MULTI) {
+      return true;
+    }
     for (int i = 0; i < limits.length; i++) {
       if (untilFull(limits[i], s[2 * i], s[2 * i + 1], now) > 0) {
         return false;
@@ -220,9 +244,51 @@ final class GeneralEngine extends Engine {
   @Override
   public long nanosUntilFull(Holder h, long now) {
     long[] s = h.multi;
+    if (s == Holder.RETIRED_MULTI) {
+      return 0;
+    }
     long reset = 0;
     for (int i = 0; i < limits.length; i++) {
       reset = Math.max(reset, untilFull(limits[i], s[2 * i], s[2 * i + 1], now));
+    }
+    return reset;
+  }
+  @Override
+  public long evictionRank(Holder h, long now) {
+    long[] s = h.multi;
+    return s == Holder.RETIRED_MULTI ? -1 : rank(s, now);
+  }
+
+  @Override
+  public boolean retire(Holder h, long now, long maxNanosUntilFull) {
+    long[] s = h.multi;
+    for (;;) {
+      if (s == Holder.RETIRED_MULTI) {
+        return false;
+      }
+      long rank = rank(s, now);
+      if (rank < 0 || rank > maxNanosUntilFull) {
+        return false;
+      }
+      long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, Holder.RETIRED_MULTI);
+      if (witness == s) {
+        return true;
+      }
+      s = witness;
+    }
+  }
+
+  /** -1 if some limit holds fewer than half its capacity at {@code now}, else nanoseconds until full. */
+  private long rank(long[] s, long now) {
+    long[] tmp = new long[2 * limits.length];
+    long reset = 0;
+    for (int i = 0; i < limits.length; i++) {
+      Interval iv = limits[i];
+      base(iv, s, i, now, tmp);
+      if (2 * iv.permitsIn(now - tmp[2 * i], tmp[2 * i + 1]) < iv.capacity) {
+        return -1;
+      }
+      reset = Math.max(reset, untilFull(iv, s[2 * i], s[2 * i + 1], now));
     }
     return reset;
   }

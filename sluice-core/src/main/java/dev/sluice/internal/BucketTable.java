@@ -1,0 +1,516 @@
+package dev.sluice.internal;
+
+import dev.sluice.Decision;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The in-memory store's machinery: holders in a {@link ConcurrentHashMap}, dropped when full,
+ * capped in number.
+ *
+ * <h2>The hot path</h2>
+ * A key that has a bucket costs a map lookup and the engine's one CAS: no lock, no allocation,
+ * no write to any shared field. Everything below happens only when a key gets a new bucket
+ * (already a slow path: it allocates a holder and a map node) or on the optional cleaner thread.
+ *
+ * <h2>Lossless expiry</h2>
+ * A full bucket is the same as no bucket (a new one starts with the limit's initial permits,
+ * full by default), so it is dropped once it has stayed full for a grace period (the policy's
+ * longest fill time): each insertion examines the next {@value #SWEEP_PER_INSERT} entries of a
+ * cursor that cycles over the map and drops the expired ones. The grace keeps a key that comes
+ * back more often than its bucket refills from paying a new holder and map node on every
+ * request (dropped at the moment it is full, a bucket that took one permit goes one emission
+ * interval later: at high rates, after every request). With {@code s} entries examined per
+ * insertion a pass over {@code n} entries takes {@code n/s} insertions, so a map whose live
+ * (not expired) buckets number {@code L} holds at most about {@code L * s/(s-1)} entries while
+ * keys keep arriving; when none arrive nothing grows, and {@link #expireAll} (the optional
+ * cleaner, or {@code cleanUp()} without the grace) reclaims the rest. At the cap, full buckets
+ * are dropped without grace.
+ *
+ * <h2>Retirement, and why nothing over-admits</h2>
+ * A holder is never removed from the map while still live: it is first retired (see
+ * {@link Holder}) by one CAS from the state that was judged full (or evictable) to a sentinel, and
+ * only then removed with {@code remove(key, holder)}. A request that finds the sentinel, in its
+ * first read or as the witness of a failed CAS, removes the holder itself if it is still mapped
+ * and looks the key up again. Two more rules keep a new bucket from undoing history:
+ * <ul>
+ *   <li>A request for a key with no bucket decides on a private new holder first and publishes it
+ *       with {@code putIfAbsent}, so a new bucket is never visible before its first decision is in
+ *       it (nothing can retire it in between). If it lost the race to another new holder, its
+ *       decision is discarded and made again on the winner.</li>
+ *   <li>New buckets are created at {@code max(now, latest reading at which a holder was retired)},
+ *       so a bucket dropped as full at {@code t} cannot come back fuller than it was at {@code t}
+ *       when a request carrying an earlier reading (a stale thread, a ticker that went back)
+ *       recreates it. A new bucket created "in the future" holds fewer permits now: conservative.</li>
+ * </ul>
+ *
+ * <h2>The cap</h2>
+ * Keys held never exceed {@code maxKeys}: a slot counter is taken (CAS, only below the cap) before
+ * a key is inserted and given back after its holder is removed, so the map's size is at most the
+ * counter at every instant. When the counter is at the cap, the inserting thread takes a lock and
+ * samples the cursor's next {@value #SAMPLE} entries: full buckets are dropped (free), evictable
+ * ones are offered to a pool of the {@value #POOL} closest to full seen so far (Redis's eviction
+ * pool: it carries good candidates past runs of throttled entries, which the map's iteration
+ * order clusters), and otherwise the pooled bucket closest to full now (the least time until
+ * full) is evicted, its slot passed to the new key; up to {@value #ROUNDS} rounds.
+ *
+ * <p>A bucket is <em>throttled</em>, and never evicted for a new key, while it holds fewer than
+ * half its capacity in some limit. Evicting a bucket hands its key a fresh one, so the key may
+ * take again what it had consumed and not yet refilled: the rule bounds that to
+ * {@code floor(C/2)} permits per eviction, and a client that has drained its bucket cannot reset
+ * it by spraying new keys. When the rounds find nothing evictable, the new key is served, without
+ * a bucket of its own, by one shared <em>overflow</em> bucket with the policy's limits: every key
+ * the store cannot place shares it, so together they get at most one bucket's worth (a flood of
+ * new keys cannot open the gate), while the keys held keep their exact limits.
+ *
+ * @param <K> the key type
+ */
+public final class BucketTable<K> {
+
+  /** Entries a new key's insertion examines for full buckets (amortized expiry). */
+  static final int SWEEP_PER_INSERT = 4;
+
+  /** Entries sampled per round when the cap is reached. */
+  static final int SAMPLE = 8;
+
+  /** Rounds of sampling before a new key is served by the overflow bucket. */
+  static final int ROUNDS = 4;
+
+  /** Eviction candidates remembered across samples (as in Redis's eviction pool). */
+  static final int POOL = 16;
+
+  private static final int PLACED = 0;
+  private static final int RACED = 1;
+  private static final int NO_ROOM = 2;
+
+  private final Engine engine;
+  private final long maxKeys;
+  private final ConcurrentHashMap<K, Holder> map;
+  private final AtomicLong slots = new AtomicLong();
+  private final AtomicLong evictions = new AtomicLong();
+  /** Permits the overflow bucket admitted (a rare path: only when the store is saturated). */
+  private final AtomicLong overflowAdmitted = new AtomicLong();
+  /** The latest ticker reading at which a holder was retired; new buckets start no earlier. */
+  private final AtomicLong retiredAt;
+  private final Holder overflow;
+  /** How long a bucket stays full before expiry on the request path or the cleaner drops it. */
+  private final long graceNanos;
+
+  /** Guards the cursor and the pool; held only on insertion paths, never while deciding. */
+  private final ReentrantLock sweepLock = new ReentrantLock();
+  /** Keys, not entries: a key iterator allocates nothing per step (an entry iterator does). */
+  private Iterator<K> cursor;
+  /** The best evictable buckets seen by recent samples: keys, holders, time until full then. */
+  private final Object[] poolKeys = new Object[POOL];
+  private final Holder[] poolHolders = new Holder[POOL];
+  private final long[] poolRanks = new long[POOL];
+  private int poolSize;
+
+  /**
+   * An empty table.
+   *
+   * @param engine the policy's engine
+   * @param maxKeys the most keys held, at least 1
+   * @param initialCapacity keys to pre-size the map for
+   * @param now the ticker's reading at creation
+   * @param graceNanos how long a bucket stays full before it expires, 0 to 2<sup>60</sup>
+   */
+  public BucketTable(Engine engine, long maxKeys, int initialCapacity, long now, long graceNanos) {
+    this.engine = engine;
+    this.graceNanos = graceNanos;
+    this.maxKeys = maxKeys;
+    this.map = new ConcurrentHashMap<>((int) Math.min(initialCapacity, maxKeys));
+    this.retiredAt = new AtomicLong(now);
+    this.overflow = engine.newHolder(now);
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket at {@code now} if every limit has them.
+   *
+   * @param key the key
+   * @param now the ticker reading
+   * @param permits at least 1
+   * @return whether they were taken
+   */
+  public boolean tryAcquire(K key, long now, long permits) {
+    Holder h = map.get(key);
+    if (h != null) {
+      int r = engine.acquire(h, now, permits);
+      if (r != Engine.RETIRED) {
+        return r == Engine.ACQUIRED;
+      }
+    }
+    return tryAcquireSlow(key, now, permits);
+  }
+
+  private boolean tryAcquireSlow(K key, long now, long permits) {
+    for (;;) {
+      Holder h = map.get(key);
+      if (h != null) {
+        int r = engine.acquire(h, now, permits);
+        if (r != Engine.RETIRED) {
+          return r == Engine.ACQUIRED;
+        }
+        unmap(key, h, false);
+        continue;
+      }
+      Holder fresh = engine.newHolder(floor(now));
+      int r = engine.acquire(fresh, now, permits);
+      int placed = place(key, fresh, now);
+      if (placed == PLACED) {
+        return r == Engine.ACQUIRED;
+      }
+      if (placed == NO_ROOM) {
+        boolean admitted = engine.acquire(overflow, now, permits) == Engine.ACQUIRED;
+        if (admitted) {
+          overflowAdmitted.addAndGet(permits);
+        }
+        return admitted;
+      }
+    }
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket at {@code now} if every limit has them, and
+   * reports.
+   *
+   * @param key the key
+   * @param now the ticker reading
+   * @param permits at least 1
+   * @return the decision
+   */
+  public Decision decide(K key, long now, long permits) {
+    Holder h = map.get(key);
+    if (h != null) {
+      Decision d = engine.decideOrNull(h, now, permits);
+      if (d != null) {
+        return d;
+      }
+    }
+    return decideSlow(key, now, permits);
+  }
+
+  private Decision decideSlow(K key, long now, long permits) {
+    for (;;) {
+      Holder h = map.get(key);
+      if (h != null) {
+        Decision d = engine.decideOrNull(h, now, permits);
+        if (d != null) {
+          return d;
+        }
+        unmap(key, h, false);
+        continue;
+      }
+      Holder fresh = engine.newHolder(floor(now));
+      Decision d = engine.decideOrNull(fresh, now, permits);
+      int placed = place(key, fresh, now);
+      if (placed == PLACED) {
+        return d;
+      }
+      if (placed == NO_ROOM) {
+        Decision o = engine.decideOrNull(overflow, now, permits);
+        if (o.allowed()) {
+          overflowAdmitted.addAndGet(permits);
+        }
+        return o;
+      }
+    }
+  }
+
+  /**
+   * Whole permits {@code key} could take at {@code now}: its bucket's, or a new bucket's.
+   *
+   * @param key the key
+   * @param now the ticker reading
+   * @return permits available
+   */
+  public long available(K key, long now) {
+    Holder h = map.get(key);
+    if (h != null) {
+      long a = engine.available(h, now);
+      if (a >= 0) {
+        return a;
+      }
+    }
+    return engine.available(engine.newHolder(floor(now)), now);
+  }
+
+  /**
+   * Keys held, counting insertions in progress; never above {@code maxKeys}.
+   *
+   * @return keys held
+   */
+  public long size() {
+    return slots.get();
+  }
+
+  /**
+   * Buckets evicted under the cap before they were full, since creation.
+   *
+   * @return evictions
+   */
+  public long evictions() {
+    return evictions.get();
+  }
+
+  /**
+   * How long a bucket stays full before expiry drops it (the cleaner uses it too).
+   *
+   * @return the grace in nanoseconds
+   */
+  public long graceNanos() {
+    return graceNanos;
+  }
+
+  /**
+   * Permits admitted by the shared overflow bucket (to keys the store could not place).
+   *
+   * @return permits
+   */
+  public long overflowAdmitted() {
+    return overflowAdmitted.get();
+  }
+
+  /**
+   * Drops every bucket that has been full for at least {@code idleNanos} at {@code now} (0: every
+   * full bucket), on the caller's thread, without holding the sweep lock while it runs (it
+   * iterates on its own); then restarts the shared cursor.
+   *
+   * @param now the ticker reading
+   * @param idleNanos how long a bucket must have been full, 0 to 2<sup>60</sup>
+   * @param stop polled every 1,024 entries; true ends the pass early
+   * @return buckets dropped
+   */
+  public long expireAll(long now, long idleNanos, BooleanSupplier stop) {
+    long judged = now - idleNanos;
+    long dropped = 0;
+    int seen = 0;
+    for (K key : map.keySet()) {
+      if ((++seen & 1023) == 0 && stop.getAsBoolean()) {
+        break;
+      }
+      Holder h = map.get(key);
+      if (h != null && engine.evictionRank(h, judged) == 0) {
+        noteRetirement(now);
+        if (engine.retire(h, judged, 0) && unmap(key, h, false)) {
+          dropped++;
+        }
+      }
+    }
+    if (sweepLock.tryLock()) {
+      try {
+        cursor = null; // a cursor mid-pass pins the table it started on (the old one, after a resize)
+      } finally {
+        sweepLock.unlock();
+      }
+    }
+    return dropped;
+  }
+
+  /** Forgets every bucket (the store is closing). */
+  public void clear() {
+    sweepLock.lock();
+    try {
+      map.clear();
+      slots.set(0);
+      cursor = null;
+      while (poolSize > 0) {
+        removeFromPool(0);
+      }
+    } finally {
+      sweepLock.unlock();
+    }
+  }
+
+  /** Publishes a new key's private holder, whose first decision is already in it. */
+  private int place(K key, Holder fresh, long now) {
+    if (engine.isFull(fresh, now)) {
+      return PLACED; // refused and still full: a full bucket is no bucket, keep nothing
+    }
+    boolean free = takeFreeSlot();
+    if (!free && !makeRoom(now)) {
+      return NO_ROOM;
+    }
+    if (map.putIfAbsent(key, fresh) != null) {
+      slots.decrementAndGet();
+      return RACED;
+    }
+    if (free && sweepLock.tryLock()) {
+      try {
+        scan(SWEEP_PER_INSERT, now, false);
+      } finally {
+        sweepLock.unlock();
+      }
+    }
+    return PLACED;
+  }
+
+  private boolean takeFreeSlot() {
+    for (long c = slots.get(); c < maxKeys; c = slots.get()) {
+      if (slots.compareAndSet(c, c + 1)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * At the cap: frees a slot for the caller by dropping a full bucket or evicting the evictable
+   * one closest to full among those sampled. On success the caller owns one slot.
+   */
+  private boolean makeRoom(long now) {
+    sweepLock.lock();
+    try {
+      for (int round = 0; round < ROUNDS; round++) {
+        if (takeFreeSlot() || scan(SAMPLE, now, true) || evictFromPool(now)) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      sweepLock.unlock();
+    }
+  }
+
+  /**
+   * Examines the cursor's next {@code n} entries: drops expired buckets (when {@code forSlot}, at
+   * the cap: every full one, keeping the first slot so freed for the caller and returning true)
+   * and offers the evictable ones to the pool. Caller holds the sweep lock.
+   */
+  private boolean scan(int n, long now, boolean forSlot) {
+    boolean kept = false;
+    long judged = forSlot ? now : now - graceNanos;
+    for (int i = 0; i < n; i++) {
+      K key = next();
+      if (key == null) {
+        break;
+      }
+      Holder h = map.get(key);
+      if (h == null) {
+        continue;
+      }
+      long rank = engine.evictionRank(h, now);
+      if (rank == 0 && (forSlot || engine.evictionRank(h, judged) == 0)) {
+        noteRetirement(now);
+        boolean keep = forSlot && !kept;
+        if (engine.retire(h, judged, 0) && unmap(key, h, keep)) {
+          kept |= keep;
+        }
+      } else if (rank > 0) {
+        offer(key, h, rank);
+      }
+    }
+    return kept;
+  }
+
+  /** Remembers an evictable bucket if the pool has room or holds a worse one. */
+  private void offer(K key, Holder h, long rank) {
+    int worst = -1;
+    for (int i = 0; i < poolSize; i++) {
+      if (poolHolders[i] == h) {
+        poolRanks[i] = rank;
+        return;
+      }
+      if (worst < 0 || poolRanks[i] > poolRanks[worst]) {
+        worst = i;
+      }
+    }
+    int at = poolSize < POOL ? poolSize++ : rank < poolRanks[worst] ? worst : -1;
+    if (at >= 0) {
+      poolKeys[at] = key;
+      poolHolders[at] = h;
+      poolRanks[at] = rank;
+    }
+  }
+
+  /**
+   * Evicts the pooled bucket closest to full now, skipping those that have since become
+   * throttled or been retired; on success the caller owns the freed slot.
+   */
+  private boolean evictFromPool(long now) {
+    while (poolSize > 0) {
+      int best = -1;
+      long bestRank = Long.MAX_VALUE;
+      for (int i = 0; i < poolSize; ) {
+        long rank = engine.evictionRank(poolHolders[i], now);
+        if (rank < 0) {
+          removeFromPool(i);
+          continue;
+        }
+        poolRanks[i] = rank;
+        if (rank < bestRank) {
+          best = i;
+          bestRank = rank;
+        }
+        i++;
+      }
+      if (best < 0) {
+        return false;
+      }
+      @SuppressWarnings("unchecked")
+      K key = (K) poolKeys[best];
+      Holder victim = poolHolders[best];
+      removeFromPool(best);
+      noteRetirement(now);
+      if (engine.retire(victim, now, bestRank)) {
+        if (bestRank > 0) {
+          evictions.incrementAndGet();
+        }
+        if (unmap(key, victim, true)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private void removeFromPool(int i) {
+    int last = --poolSize;
+    poolKeys[i] = poolKeys[last];
+    poolHolders[i] = poolHolders[last];
+    poolRanks[i] = poolRanks[last];
+    poolKeys[last] = null;
+    poolHolders[last] = null;
+  }
+
+  private K next() {
+    Iterator<K> it = cursor;
+    if (it == null || !it.hasNext()) {
+      it = map.keySet().iterator();
+      cursor = it;
+      if (!it.hasNext()) {
+        return null;
+      }
+    }
+    return it.next();
+  }
+
+  /** Removes {@code key} if still mapped to {@code h}; gives its slot back unless kept. */
+  private boolean unmap(K key, Holder h, boolean keepSlot) {
+    if (map.remove(key, h)) {
+      if (!keepSlot) {
+        slots.decrementAndGet();
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Raises {@link #retiredAt} to {@code now}; called before every retirement. */
+  private void noteRetirement(long now) {
+    for (long f = retiredAt.get(); now - f > 0; f = retiredAt.get()) {
+      if (retiredAt.compareAndSet(f, now)) {
+        return;
+      }
+    }
+  }
+
+  /** The reading a new bucket is created at: {@code now}, or later if a retirement saw later. */
+  private long floor(long now) {
+    long f = retiredAt.get();
+    return f - now > 0 ? f : now;
+  }
+}

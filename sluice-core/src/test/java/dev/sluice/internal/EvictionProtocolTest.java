@@ -1,0 +1,136 @@
+package dev.sluice.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.Limit;
+import dev.sluice.Policy;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engines' side of retirement: a retired holder takes no decision and is never written
+ * again; retirement happens only from a state judged full (or evictable, not throttled); the
+ * sentinel cannot be produced by the arithmetic.
+ */
+class EvictionProtocolTest {
+
+  private static final long MS = 1_000_000L;
+
+  static List<Policy> policies() {
+    return List.of(
+        Policy.of(Limit.perSecond(10)), // LongEngine
+        Policy.of(Limit.perSecond(7).withCapacity(10)), // GeneralEngine, fractional
+        Policy.of(Limit.perSecond(10), Limit.perMinute(600))); // GeneralEngine, two limits
+  }
+
+  @ParameterizedTest
+  @MethodSource("policies")
+  void retire_fullBucket_everyPathThenSeesItRetiredAndWritesNothing(Policy policy) {
+    Engine engine = Engine.of(policy);
+    long now = 1_000 * MS;
+    Holder h = engine.newHolder(now);
+    assertThat(engine.evictionRank(h, now)).isZero();
+
+    assertThat(engine.retire(h, now, 0)).isTrue();
+
+    Object state = snapshot(h);
+    assertThat(engine.acquire(h, now, 1)).isEqualTo(Engine.RETIRED);
+    assertThat(engine.acquire(h, now, 1_000)).isEqualTo(Engine.RETIRED); // above the capacity
+    assertThat(engine.decideOrNull(h, now, 1)).isNull();
+    assertThat(engine.decideOrNull(h, now, 1_000)).isNull();
+    assertThat(engine.available(h, now + 10 * 60_000 * MS)).isEqualTo(-1);
+    assertThat(engine.available(h, now - 10 * 60_000 * MS)).isEqualTo(-1);
+    assertThat(engine.evictionRank(h, now)).isEqualTo(-1);
+    assertThat(engine.isFull(h, now)).isTrue();
+    assertThat(engine.nanosUntilFull(h, now)).isZero();
+    assertThat(engine.retire(h, now, Long.MAX_VALUE)).isFalse();
+    assertThat(snapshot(h)).isEqualTo(state);
+  }
+
+  @ParameterizedTest
+  @MethodSource("policies")
+  void retire_notFullOrThrottled_refusedAndTheBucketStillWorks(Policy policy) {
+    Engine engine = Engine.of(policy);
+    long now = -3 * MS;
+    Holder h = engine.newHolder(now);
+    assertThat(engine.acquire(h, now, 3)).isEqualTo(Engine.ACQUIRED); // 7 of 10 left
+    long rank = engine.evictionRank(h, now);
+    assertThat(rank).isPositive();
+
+    assertThat(engine.retire(h, now, 0)).as("not full").isFalse();
+    assertThat(engine.retire(h, now, rank - 1)).as("further from full than allowed").isFalse();
+    assertThat(engine.acquire(h, now, 3)).isEqualTo(Engine.ACQUIRED); // 4 of 10: throttled
+    assertThat(engine.evictionRank(h, now)).isEqualTo(-1);
+    assertThat(engine.retire(h, now, Long.MAX_VALUE)).as("throttled").isFalse();
+
+    assertThat(engine.available(h, now)).isEqualTo(4);
+    assertThat(engine.decideOrNull(h, now, 4).allowed()).isTrue();
+    assertThat(engine.acquire(h, now, 1)).isEqualTo(Engine.REFUSED);
+  }
+
+  @ParameterizedTest
+  @MethodSource("policies")
+  void evictionRank_halfCapacityBoundary_throttledBelowHalf(Policy policy) {
+    Engine engine = Engine.of(policy);
+    long now = 0;
+    Holder atHalf = engine.newHolder(now);
+    engine.acquire(atHalf, now, 5);
+    Holder belowHalf = engine.newHolder(now);
+    engine.acquire(belowHalf, now, 6);
+
+    assertThat(engine.evictionRank(atHalf, now)).isPositive();
+    assertThat(engine.evictionRank(belowHalf, now)).isEqualTo(-1);
+    assertThat(engine.retire(atHalf, now, Long.MAX_VALUE)).isTrue();
+  }
+
+  @Test
+  void newHolder_emptyInstantWouldBeTheSentinel_storedOneNanosecondLater() {
+    Engine engine = Engine.of(Policy.of(Limit.perSecond(10)));
+    long fill = Duration.ofSeconds(1).toNanos();
+    long now = Holder.RETIRED_BITS + fill; // a new bucket's empty instant: now - fill
+
+    Holder h = engine.newHolder(now);
+
+    assertThat(h.bits).isEqualTo(Holder.RETIRED_BITS + 1);
+    assertThat(engine.available(h, now)).isEqualTo(9); // one nanosecond short of the tenth
+    assertThat(engine.acquire(h, now, 9)).isEqualTo(Engine.ACQUIRED);
+  }
+
+  @Test
+  void acquire_nextInstantWouldBeTheSentinel_storedOneNanosecondLaterAndStillLive() {
+    Engine engine = Engine.of(Policy.of(Limit.perSecond(10)));
+    long interval = 100 * MS;
+    long now = Holder.RETIRED_BITS;
+    Holder h = engine.newHolder(now); // E = now - 1 s
+    assertThat(engine.acquire(h, now, 5)).isEqualTo(Engine.ACQUIRED); // E = now - 500 ms
+
+    // E + 5 intervals = now = the sentinel's value
+    assertThat(engine.decideOrNull(h, now, 5).allowed()).isTrue();
+
+    assertThat(h.bits).isEqualTo(Holder.RETIRED_BITS + 1);
+    assertThat(engine.acquire(h, now + interval, 1)).isEqualTo(Engine.REFUSED);
+    assertThat(engine.acquire(h, now + interval + 1, 1)).isEqualTo(Engine.ACQUIRED);
+  }
+
+  @Test
+  void available_fullBucketReadWhereTheSentinelWouldBeItsEmptyInstant_staysLive() {
+    Engine engine = Engine.of(Policy.of(Limit.perSecond(10)));
+    long fill = Duration.ofSeconds(1).toNanos();
+    Holder h = engine.newHolder(0);
+    long now = Holder.RETIRED_BITS + fill; // a path that records the reading may write now - fill
+
+    assertThat(engine.available(h, now)).isBetween(9L, 10L);
+    assertThat(engine.decideOrNull(h, now, 11)).isNotNull(); // above the capacity: records too
+
+    assertThat(h.bits).isNotEqualTo(Holder.RETIRED_BITS);
+    assertThat(engine.evictionRank(h, now)).isNotNegative();
+    assertThat(engine.acquire(h, now, 9)).isEqualTo(Engine.ACQUIRED);
+  }
+
+  private static Object snapshot(Holder h) {
+    return h.multi == null ? (Object) h.bits : (Object) h.multi;
+  }
+}
