@@ -24,12 +24,20 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
 fi
 mkdir -p "$OUT"
 
-jmh() { # name, then JMH arguments
+jmh() { # name, then JMH arguments; waits (up to 30 min) while another JMH run holds its lock
   local name=$1
   shift
   echo "== $name: java -jar $JAR $* -prof gc $JMH_OPTS"
-  # shellcheck disable=SC2086
-  java -jar "$JAR" "$@" -prof gc -rf csv -rff "$OUT/$name.csv" $JMH_OPTS > "$OUT/$name.txt" 2>&1
+  for _ in $(seq 1 180); do
+    # shellcheck disable=SC2086
+    if java -jar "$JAR" "$@" -prof gc -rf csv -rff "$OUT/$name.csv" $JMH_OPTS > "$OUT/$name.txt" 2>&1; then
+      return 0
+    fi
+    grep -q "Unable to acquire the JMH lock" "$OUT/$name.txt" || { tail -20 "$OUT/$name.txt"; return 1; }
+    sleep 10
+  done
+  echo "gave up waiting for the JMH lock" >&2
+  return 1
 }
 
 jmh single-t1 SingleBucketBenchmark -t 1

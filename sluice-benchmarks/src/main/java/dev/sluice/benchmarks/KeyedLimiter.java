@@ -31,7 +31,7 @@ abstract class KeyedLimiter {
   static final String BUCKET4J_CAFFEINE = "bucket4j-caffeine";
   static final String GUAVA_CHM = "guava-chm";
 
-  /** The cap given to every bounded implementation (the Caffeine ones). */
+  /** The cap given to every bounded implementation (Sluice's store and the Caffeine ones). */
   static final long MAX_KEYS = 1_000_000;
 
   /** Takes one permit from {@code key}'s limiter, creating it on first use. */
@@ -52,7 +52,7 @@ abstract class KeyedLimiter {
   static KeyedLimiter create(String name, Rate rate) {
     switch (name) {
       case SLUICE:
-        return sluice(rate, InMemoryStore.factory());
+        return sluice(rate, InMemoryStore.factory().maxKeys(MAX_KEYS));
       case SLUICE_CAFFEINE:
         return sluice(rate, CaffeineStore.factory(MAX_KEYS));
       case BUCKET4J_CHM:
@@ -107,6 +107,8 @@ abstract class KeyedLimiter {
       void cleanUp() {
         if (built instanceof CaffeineStore<?> caffeine) {
           caffeine.cleanUp();
+        } else if (built instanceof InMemoryStore<?> inMemory) {
+          inMemory.cleanUp();
         }
       }
 
