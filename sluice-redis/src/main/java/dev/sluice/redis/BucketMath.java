@@ -23,7 +23,8 @@ import java.util.List;
  * fraction {@code num/den = P / (1000 N)}. Every duration the script needs (the fill time
  * {@code C*T}, the cost {@code n*T}, the initial credit) is computed here, exactly, with long
  * and BigInteger arithmetic, and passed as {@code Q + R/den} with {@code 0 <= R < den}; every
- * instant is stored the same way (whole microseconds plus a numerator below {@code den}). The
+ * instant is stored the same way (whole microseconds plus a numerator below {@code den}, as two
+ * little-endian doubles per limit, which hold such integers exactly). The
  * script then only adds, subtracts and compares integers, all below 2<sup>53</sup>, where a
  * double is exact: so nothing is rounded, nothing drifts, for any rate the core accepts (7/s,
  * 999,983 per 7 s, 10<sup>9</sup>/s). What the script returns (per limit, {@code now - E} and
@@ -47,7 +48,6 @@ final class BucketMath {
   private static final byte[] TAKE = {'1'};
   private static final byte[] LOOK = {'0'};
   private static final byte[] ZERO = {'0'};
-  private static final int PER_LIMIT = 7;
 
   private final int limits;
   private final long[] capacity;
@@ -56,7 +56,9 @@ final class BucketMath {
   private final long[] fillQ;
   private final long[] fillR;
   private final long minCapacity;
-  /** ARGV for taking one permit, and for looking; shared, never modified. */
+  /** The policy's part of ARGV: L, then per limit den fillQ fillR initQ initR. Shared, never modified. */
+  private final byte[][] head;
+  /** A key's part of ARGV to take one permit, and to look. Shared, never modified. */
   private final byte[][] takeOne;
   private final byte[][] look;
 
@@ -94,19 +96,22 @@ final class BucketMath {
       initR[i] = mulR(i, limit.initialPermits());
     }
     minCapacity = min;
-    look = new byte[1 + PER_LIMIT * limits][];
-    look[0] = LOOK;
+    head = new byte[1 + 5 * limits][];
+    head[0] = ascii(limits);
     for (int i = 0; i < limits; i++) {
-      int a = 1 + PER_LIMIT * i;
-      look[a] = ascii(den[i]);
-      look[a + 1] = ascii(fillQ[i]);
-      look[a + 2] = ascii(fillR[i]);
-      look[a + 3] = ZERO;
-      look[a + 4] = ZERO;
-      look[a + 5] = ascii(initQ[i]);
-      look[a + 6] = ascii(initR[i]);
+      int a = 1 + 5 * i;
+      head[a] = ascii(den[i]);
+      head[a + 1] = ascii(fillQ[i]);
+      head[a + 2] = ascii(fillR[i]);
+      head[a + 3] = ascii(initQ[i]);
+      head[a + 4] = ascii(initR[i]);
     }
-    takeOne = take(1);
+    look = new byte[1 + 2 * limits][];
+    look[0] = LOOK;
+    for (int i = 1; i < look.length; i++) {
+      look[i] = ZERO;
+    }
+    takeOne = keyArgs(1);
   }
 
   /** Whole microseconds of {@code n*T} for limit {@code i}, for {@code 0 <= n <= C}. */
@@ -132,52 +137,56 @@ final class BucketMath {
   }
 
   /**
-   * ARGV to take {@code permits}. For a limit whose capacity is below {@code permits} the cost
-   * passed is the fill time plus 1 µs: more than any bucket holds, so the script refuses.
+   * A key's part of ARGV to take {@code permits}. For a limit whose capacity is below
+   * {@code permits} the cost passed is the fill time plus 1 µs: more than any bucket holds, so
+   * the script refuses.
    */
   byte[][] take(long permits) {
-    if (permits == 1 && takeOne != null) {
-      return takeOne;
-    }
-    byte[][] args = look.clone();
+    return permits == 1 ? takeOne : keyArgs(permits);
+  }
+
+  private byte[][] keyArgs(long permits) {
+    byte[][] args = new byte[1 + 2 * limits][];
     args[0] = TAKE;
     for (int i = 0; i < limits; i++) {
-      int a = 1 + PER_LIMIT * i;
       boolean fits = permits <= capacity[i];
-      args[a + 3] = ascii(fits ? mulQ(i, permits) : fillQ[i] + 1);
-      args[a + 4] = ascii(fits ? mulR(i, permits) : fillR[i]);
+      args[1 + 2 * i] = ascii(fits ? mulQ(i, permits) : fillQ[i] + 1);
+      args[2 + 2 * i] = ascii(fits ? mulR(i, permits) : fillR[i]);
     }
     return args;
   }
 
-  /** ARGV to look at the bucket, taking nothing. */
+  /** A key's part of ARGV to look at its bucket, taking nothing. */
   byte[][] look() {
     return look;
   }
 
-  /** {@code args} with a caller-supplied instant instead of Redis's clock: tests only. */
-  static byte[][] at(byte[][] args, long micros) {
-    byte[][] fixed = new byte[args.length + 1][];
-    System.arraycopy(args, 0, fixed, 0, args.length);
-    fixed[args.length] = ascii(micros);
-    return fixed;
+  /** The policy's part of ARGV, which comes first. */
+  byte[][] head() {
+    return head;
+  }
+
+  /** How many numbers the script returns per key. */
+  int replyWidth() {
+    return 1 + 2 * limits;
   }
 
   /**
-   * The decision in a script reply to a request for {@code permits}.
+   * The decision in a script reply to a request for {@code permits}, for the key whose numbers
+   * start at {@code at}.
    *
    * @throws IllegalStateException if the reply does not have the script's shape
    */
-  Decision decide(List<?> reply, long permits) {
-    check(reply);
-    boolean admitted = number(reply, 0) == 1;
+  Decision decide(List<?> reply, int at, long permits) {
+    check(reply, at);
+    boolean admitted = number(reply, at) == 1;
     long remaining = Long.MAX_VALUE;
     long limit = 1;
     long reset = 0;
     long retry = 1;
     for (int i = 0; i < limits; i++) {
-      long a = number(reply, 1 + 2 * i);
-      long r = number(reply, 2 + 2 * i);
+      long a = number(reply, at + 1 + 2 * i);
+      long r = number(reply, at + 2 + 2 * i);
       long k = permitsIn(i, a, r);
       if (k < remaining) {
         remaining = k;
@@ -198,12 +207,13 @@ final class BucketMath {
     return Decision.denied(remaining, limit, retry * 1000, resetNanos);
   }
 
-  /** The whole permits available in a reply to a look. */
-  long available(List<?> reply) {
-    check(reply);
+  /** The whole permits available in a reply to a look, for the key whose numbers start at {@code at}. */
+  long available(List<?> reply, int at) {
+    check(reply, at);
     long remaining = Long.MAX_VALUE;
     for (int i = 0; i < limits; i++) {
-      remaining = Math.min(remaining, permitsIn(i, number(reply, 1 + 2 * i), number(reply, 2 + 2 * i)));
+      remaining = Math.min(remaining,
+          permitsIn(i, number(reply, at + 1 + 2 * i), number(reply, at + 2 + 2 * i)));
     }
     return remaining;
   }
@@ -233,8 +243,8 @@ final class BucketMath {
     return Math.min(k, capacity[i]);
   }
 
-  private void check(List<?> reply) {
-    if (reply == null || reply.size() != 1 + 2 * limits) {
+  private void check(List<?> reply, int at) {
+    if (reply == null || reply.size() < at + 1 + 2 * limits) {
       throw new IllegalStateException("unexpected script reply " + reply + " for " + limits + " limits");
     }
   }

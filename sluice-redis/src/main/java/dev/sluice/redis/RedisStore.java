@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
@@ -31,6 +32,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -50,11 +53,17 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <h2>One script, one round trip, Redis's clock</h2>
- * Every decision is one {@code EVALSHA} of one Lua script that applies the bucket function of
- * the whole policy (all limits, all-or-nothing) to one Redis key, with {@code redis.call('TIME')}
- * as the only clock: app nodes with skewed clocks share Redis's, and the limiter's
- * {@link Ticker} is not used. The arithmetic is exact (see {@code BucketMath}); waits are
- * reported in whole microseconds, rounded up, the grain of Redis's clock. A refusal writes
+ * Every decision is one run of one Lua script that applies the bucket function of the whole
+ * policy (all limits, all-or-nothing) to one Redis key, with {@code redis.call('TIME')} as the
+ * only clock: app nodes with skewed clocks share Redis's, and the limiter's {@link Ticker} is
+ * not used. A decision costs one round trip, often less: on a standalone server a store keeps
+ * at most two commands in flight, and calls that arrive meanwhile share the next
+ * {@code EVALSHA} (up to 64 keys; the script decides them in arrival order, each atomically),
+ * so under load Redis runs one command for many decisions. A Cluster store sends every call
+ * alone (keys of different slots cannot share a script).
+ *
+ * <p>The arithmetic is exact (see {@code BucketMath}); waits are reported in whole
+ * microseconds, rounded up, the grain of Redis's clock. A refusal writes
  * nothing; an admission writes the bucket with {@code PEXPIRE} = time until full, so a full
  * bucket is no key. If Redis answers {@code NOSCRIPT} (after {@code SCRIPT FLUSH}, a restart or
  * a failover) the script is sent once more with {@code EVAL}, which loads and runs it in the
@@ -107,6 +116,10 @@ public final class RedisStore<K> implements RateStore<K> {
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   private static final Duration MIN_DEADLINE = Duration.ofMillis(1);
   private static final Duration MAX_DEADLINE = Duration.ofSeconds(60);
+  /** Commands of one store in flight at once (standalone); calls beyond wait to share one. */
+  static final int MAX_COMMANDS = 2;
+  /** The most calls one command carries. */
+  static final int MAX_BATCH = 64;
 
   static final String SCRIPT = loadScript();
   static final byte[] SCRIPT_BYTES = SCRIPT.getBytes(StandardCharsets.UTF_8);
@@ -128,6 +141,10 @@ public final class RedisStore<K> implements RateStore<K> {
   private final CircuitBreaker breaker;
   private final DenyCache<K> denyCache;
   private final AtomicInteger inFlight = new AtomicInteger();
+  /** Standalone: calls wait here for one of {@value #MAX_COMMANDS} command slots. */
+  private final boolean batching;
+  private final ConcurrentLinkedQueue<Call> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger commandsInFlight = new AtomicInteger();
   private volatile boolean closed;
   /** Tests only: an instant in µs for the script instead of Redis's clock, or null. */
   private final java.util.function.LongSupplier fixedClock;
@@ -150,6 +167,7 @@ public final class RedisStore<K> implements RateStore<K> {
     this.breaker = new CircuitBreaker(f.breakerFailures, f.breakerOpen.toNanos());
     this.denyCache = f.denyCache ? new DenyCache<>() : null;
     this.fixedClock = f.fixedClock;
+    this.batching = !connector.isCluster();
   }
 
   /**
@@ -333,8 +351,9 @@ public final class RedisStore<K> implements RateStore<K> {
   }
 
   /**
-   * Starts one script call: {@code take} to take {@code permits} (refused at once if they exceed
-   * a capacity), else a look for the available permits ({@code permits} 0).
+   * Starts one decision ({@code take}) or look ({@code permits} 0): checks the store can call
+   * Redis, registers the deadline of an asynchronous call, then sends it, alone (Cluster) or
+   * in the next batch (standalone).
    */
   private Call start(K key, long permits, boolean take, boolean async) {
     if (closed) {
@@ -351,11 +370,7 @@ public final class RedisStore<K> implements RateStore<K> {
       failures.incrementAndGet();
       throw new StoreUnavailableException("not connected to " + connector);
     }
-    byte[][] args = take ? math.take(permits) : math.look();
-    if (fixedClock != null) {
-      args = BucketMath.at(args, fixedClock.getAsLong());
-    }
-    Call call = new Call(commands, key, permits, take, new byte[][] {redisKey(key)}, args);
+    Call call = new Call(key, permits, take, redisKey(key), take ? math.take(permits) : math.look());
     inFlight.incrementAndGet();
     if (async) {
       Deadlines deadlines = connector.deadlines();
@@ -365,55 +380,100 @@ public final class RedisStore<K> implements RateStore<K> {
       }
       deadlines.add(deadlineNanos, call);
     }
-    call.send(false);
+    if (batching) {
+      queue.offer(call);
+      pump(commands);
+    } else {
+      new Batch(commands, List.of(call), false).send(false);
+    }
     return call;
   }
 
   /**
-   * One decision in flight: EVALSHA, at most one EVAL after NOSCRIPT, the deadline. Completes
-   * {@link #result} exactly once, with a {@link Decision} (or the available permits for a look)
-   * or a {@link StoreUnavailableException}.
+   * Sends the queued calls, as many per command as are waiting (up to {@value #MAX_BATCH}),
+   * while fewer than {@value #MAX_COMMANDS} of this store's commands are in flight. Called after
+   * every enqueue and every completed command, so a call never waits for more than the
+   * commands ahead of it.
    */
-  private final class Call implements BiConsumer<Object, Throwable>, Deadlines.Pending {
+  private void pump(RedisScriptingAsyncCommands<byte[], byte[]> commands) {
+    for (;;) {
+      int n = commandsInFlight.get();
+      if (n >= MAX_COMMANDS || queue.isEmpty()) {
+        return;
+      }
+      if (!commandsInFlight.compareAndSet(n, n + 1)) {
+        continue;
+      }
+      List<Call> calls = new ArrayList<>();
+      Call c;
+      while (calls.size() < MAX_BATCH && (c = queue.poll()) != null) {
+        if (!c.result.isDone()) {
+          calls.add(c);
+        }
+      }
+      if (calls.isEmpty()) {
+        commandsInFlight.decrementAndGet();
+        continue;
+      }
+      new Batch(commands, calls, true).send(false);
+    }
+  }
 
-    final CompletableFuture<Object> result = new CompletableFuture<>();
+  /**
+   * One command: EVALSHA of the script for one or more calls (at most one EVAL after NOSCRIPT),
+   * whose reply completes each of them.
+   */
+  private final class Batch implements BiConsumer<Object, Throwable> {
+
     final RedisScriptingAsyncCommands<byte[], byte[]> commands;
-    final K key;
-    final long permits;
-    final boolean take;
+    final List<Call> calls;
+    final boolean counted;
     final byte[][] keys;
     final byte[][] args;
-    final long begun = System.nanoTime();
+    final AtomicBoolean released = new AtomicBoolean();
     volatile long sent;
     volatile RedisFuture<List<Object>> pending;
     volatile boolean reloaded;
 
-    Call(RedisScriptingAsyncCommands<byte[], byte[]> commands, K key, long permits, boolean take,
-        byte[][] keys, byte[][] args) {
+    Batch(RedisScriptingAsyncCommands<byte[], byte[]> commands, List<Call> calls, boolean counted) {
       this.commands = commands;
-      this.key = key;
-      this.permits = permits;
-      this.take = take;
-      this.keys = keys;
-      this.args = args;
+      this.calls = calls;
+      this.counted = counted;
+      byte[][] head = math.head();
+      int per = calls.get(0).keyArgs.length;
+      keys = new byte[calls.size()][];
+      args = new byte[head.length + per * calls.size() + (fixedClock != null ? 1 : 0)][];
+      System.arraycopy(head, 0, args, 0, head.length);
+      for (int i = 0; i < calls.size(); i++) {
+        Call c = calls.get(i);
+        keys[i] = c.redisKey;
+        System.arraycopy(c.keyArgs, 0, args, head.length + per * i, per);
+        c.batch = this;
+      }
+      if (fixedClock != null) {
+        args[args.length - 1] = BucketMath.ascii(fixedClock.getAsLong());
+      }
     }
 
     void send(boolean reload) {
       RedisFuture<List<Object>> f;
       sent = System.nanoTime();
       roundTrips.incrementAndGet();
+      for (Call c : calls) {
+        c.sent = true;
+      }
       try {
         f = reload
             ? commands.eval(SCRIPT_BYTES, ScriptOutputType.MULTI, keys, args)
             : commands.evalsha(SHA, ScriptOutputType.MULTI, keys, args);
       } catch (RuntimeException e) {
-        fail(unavailable(e));
+        failAll(e);
+        release();
         return;
       }
       pending = f;
-      if (result.isDone()) {
+      if (allDone()) {
         f.cancel(false);
-        return;
       }
       f.whenComplete(this);
     }
@@ -424,34 +484,91 @@ public final class RedisStore<K> implements RateStore<K> {
       if (error != null) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null
             ? error.getCause() : error;
-        if (!reloaded && isNoScript(cause) && !result.isDone()) {
+        if (!reloaded && isNoScript(cause) && !allDone()) {
           reloaded = true;
           reloads.incrementAndGet();
           send(true);
           return;
         }
-        if (fail(unavailable(cause))) {
+        failAll(cause);
+        release();
+        return;
+      }
+      List<?> list = (List<?>) reply;
+      int width = math.replyWidth();
+      for (int i = 0; i < calls.size(); i++) {
+        Call c = calls.get(i);
+        Object value;
+        try {
+          value = c.permits == 0 ? (Object) math.available(list, i * width)
+              : math.decide(list, i * width, c.permits);
+        } catch (RuntimeException e) {
+          c.fail(new StoreUnavailableException("unexpected reply from " + connector + ": " + e, e));
+          continue;
+        }
+        c.succeed(value, sent);
+      }
+      release();
+    }
+
+    private void failAll(Throwable cause) {
+      StoreUnavailableException e = unavailable(cause);
+      for (Call c : calls) {
+        if (c.fail(e)) {
           errors.incrementAndGet();
         }
-        return;
       }
-      Object value;
-      try {
-        List<?> list = (List<?>) reply;
-        value = permits == 0 ? (Object) math.available(list) : math.decide(list, permits);
-      } catch (RuntimeException e) {
-        fail(new StoreUnavailableException("unexpected reply from " + connector + ": " + e, e));
-        return;
+    }
+
+    boolean allDone() {
+      for (Call c : calls) {
+        if (!c.result.isDone()) {
+          return false;
+        }
       }
-      if (take && denyCache != null && !((Decision) value).allowed()) {
-        // before completing: the caller's next request must find it (and a refusal that came
-        // after the deadline is still true)
-        denyCache.remember(key, permits, (Decision) value, sent);
+      return true;
+    }
+
+    /** Every call of this command missed its deadline: stop waiting for it. */
+    void cancel() {
+      RedisFuture<List<Object>> f = pending;
+      if (f != null) {
+        f.cancel(false);
       }
-      if (result.complete(value)) {
-        breaker.onSuccess();
-        done();
+    }
+
+    /** Frees this command's slot and sends what queued up meanwhile. */
+    private void release() {
+      if (counted && released.compareAndSet(false, true)) {
+        commandsInFlight.decrementAndGet();
+        pump(commands);
       }
+    }
+  }
+
+  /**
+   * One decision (or look) in flight. Completes {@link #result} exactly once, with a
+   * {@link Decision} (or the available permits for a look) or a
+   * {@link StoreUnavailableException}.
+   */
+  private final class Call implements Deadlines.Pending {
+
+    final CompletableFuture<Object> result = new CompletableFuture<>();
+    final K key;
+    final long permits;
+    final boolean take;
+    final byte[] redisKey;
+    final byte[][] keyArgs;
+    final long begun = System.nanoTime();
+    volatile boolean sent;
+    volatile Batch batch;
+
+    Call(K key, long permits, boolean take, byte[] redisKey, byte[][] keyArgs) {
+      this.key = key;
+      this.permits = permits;
+      this.take = take;
+      this.redisKey = redisKey;
+      this.keyArgs = keyArgs;
     }
 
     @Override
@@ -470,11 +587,25 @@ public final class RedisStore<K> implements RateStore<K> {
       if (fail(new StoreUnavailableException(
           "no answer from " + connector + " within the deadline of "
               + Duration.ofNanos(deadlineNanos).toMillis() + " ms"))) {
-        timeouts.incrementAndGet();
-        RedisFuture<List<Object>> f = pending;
-        if (f != null) {
-          f.cancel(false);
+        if (sent) {
+          timeouts.incrementAndGet();
         }
+        Batch b = batch;
+        if (b != null && b.allDone()) {
+          b.cancel();
+        }
+      }
+    }
+
+    void succeed(Object value, long sentAt) {
+      if (take && denyCache != null && !((Decision) value).allowed()) {
+        // before completing: the caller's next request must find it (and a refusal that came
+        // after the deadline is still true)
+        denyCache.remember(key, permits, (Decision) value, sentAt);
+      }
+      if (result.complete(value)) {
+        breaker.onSuccess();
+        inFlight.decrementAndGet();
       }
     }
 
@@ -482,14 +613,10 @@ public final class RedisStore<K> implements RateStore<K> {
       if (result.completeExceptionally(e)) {
         breaker.onFailure();
         failures.incrementAndGet();
-        done();
+        inFlight.decrementAndGet();
         return true;
       }
       return false;
-    }
-
-    private void done() {
-      inFlight.decrementAndGet();
     }
 
     /** Waits for the result within the deadline, on the caller's thread. */

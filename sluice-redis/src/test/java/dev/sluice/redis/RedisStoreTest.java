@@ -168,6 +168,35 @@ class RedisStoreTest {
     }
   }
 
+  /**
+   * Many calls in flight at once share commands (the store keeps two in flight and batches the
+   * rest): each is still decided on its own, in arrival order, whatever its key and size.
+   */
+  @Test
+  void decideAsync_mixedCallsInFlight_eachDecidedInOrder() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(5))) {
+      List<CompletableFuture<Decision>> a = new ArrayList<>();
+      List<CompletableFuture<Decision>> b = new ArrayList<>();
+      List<CompletableFuture<Decision>> c = new ArrayList<>();
+      for (int round = 0; round < 4; round++) {
+        a.add(store.decideAsync("a", 2).toCompletableFuture());
+        b.add(store.decideAsync("b", 6).toCompletableFuture());
+        c.add(store.decideAsync("c", 1).toCompletableFuture());
+        c.add(store.decideAsync("c", 1).toCompletableFuture());
+      }
+      // a: 2 + 2, then refused (1 left) twice
+      assertThat(a).extracting(f -> f.join().allowed()).containsExactly(true, true, false, false);
+      assertThat(a.get(3).join().remaining()).isEqualTo(1);
+      // b: more than the capacity, never
+      assertThat(b).allSatisfy(f -> assertThat(f.join().canEverSucceed()).isFalse());
+      // c: five of eight, the first five
+      assertThat(c).extracting(f -> f.join().allowed())
+          .containsExactly(true, true, true, true, true, false, false, false);
+      assertThat(c).extracting(f -> f.join().remaining()).containsExactly(4L, 3L, 2L, 1L, 0L, 0L, 0L, 0L);
+      assertThat(store.roundTrips.get()).isLessThanOrEqualTo(16);
+    }
+  }
+
   @Test
   void decide_afterScriptFlush_reloadsOnceAndCountsOnce() {
     try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(10))
