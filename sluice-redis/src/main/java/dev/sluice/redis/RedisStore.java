@@ -125,6 +125,9 @@ public final class RedisStore<K> implements RateStore<K> {
   static final byte[] SCRIPT_BYTES = SCRIPT.getBytes(StandardCharsets.UTF_8);
   static final String SHA = sha1Hex(SCRIPT_BYTES);
 
+  /** Marks a factory whose stores use their ticker as the script's clock (tests only). */
+  private static final java.util.function.LongSupplier TICKER_CLOCK = () -> 0;
+
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
@@ -158,7 +161,7 @@ public final class RedisStore<K> implements RateStore<K> {
   /** Calls that failed with an error from Redis or the connection (not a deadline, not the breaker). */
   final AtomicLong errors = new AtomicLong();
 
-  private RedisStore(String name, Policy policy, Factory f) {
+  private RedisStore(String name, Policy policy, Factory f, Ticker ticker) {
     this.name = name;
     this.math = new BucketMath(policy);
     this.keyPrefix = ("{" + f.namespace + ":" + name + ":").getBytes(StandardCharsets.US_ASCII);
@@ -166,7 +169,13 @@ public final class RedisStore<K> implements RateStore<K> {
     this.deadlineNanos = f.deadline.toNanos();
     this.breaker = new CircuitBreaker(f.breakerFailures, f.breakerOpen.toNanos());
     this.denyCache = f.denyCache ? new DenyCache<>() : null;
-    this.fixedClock = f.fixedClock;
+    if (f.fixedClock == TICKER_CLOCK) {
+      // tests only: the limiter's ticker, in µs from an arbitrary origin, as the script's clock
+      long origin = ticker.read();
+      this.fixedClock = () -> 1_000_000_000_000L + Math.floorDiv(ticker.read() - origin, 1000L);
+    } else {
+      this.fixedClock = f.fixedClock;
+    }
     this.batching = !connector.isCluster();
   }
 
@@ -790,6 +799,11 @@ public final class RedisStore<K> implements RateStore<K> {
           fixedClock);
     }
 
+    /** Tests only: the script reads each store's ticker (in µs) instead of Redis's clock. */
+    Factory tickerClock() {
+      return fixedClock(TICKER_CLOCK);
+    }
+
     /** Tests only: the script uses this instant (µs since 2025-01-01) instead of Redis's clock. */
     Factory fixedClock(java.util.function.LongSupplier micros) {
       return new Factory(connector, deadline, namespace, breakerFailures, breakerOpen, denyCache,
@@ -818,7 +832,7 @@ public final class RedisStore<K> implements RateStore<K> {
         throw new IllegalArgumentException(
             "name (\"" + name + "\") must be 1 to 64 characters from [A-Za-z0-9._-]");
       }
-      RedisStore<T> store = new RedisStore<>(name, policy, this);
+      RedisStore<T> store = new RedisStore<>(name, policy, this, Objects.requireNonNull(ticker, "ticker"));
       connector.acquire();
       return store;
     }
