@@ -94,6 +94,12 @@ import java.util.regex.Pattern;
  * node answers such requests itself until then, with no round trip, and never refuses what
  * Redis would have admitted (see {@code DenyCache} for the clock margin).
  *
+ * <h2>Requirements</h2>
+ * Redis 5 or later (or Valkey): the script reads {@code TIME} before it writes, which needs
+ * effects replication, the default since Redis 5. A standalone server (with its replicas) and
+ * Cluster are supported; with Cluster, give the factory a {@code redis-cluster://} URI or a
+ * {@link RedisClusterClient}.
+ *
  * <h2>Range</h2>
  * Every {@link dev.sluice.Limit} is exact here, with one extra bound: the time to fill an empty
  * bucket must be below 2<sup>52</sup> µs (about 142 years; the core allows 146), so that the
