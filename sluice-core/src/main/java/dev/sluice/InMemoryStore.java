@@ -22,7 +22,8 @@ import java.util.Objects;
  *       comes back sooner keeps its bucket instead of paying a new one per request): each new
  *       key's insertion examines a few entries of a cursor that cycles over the map and drops the
  *       expired ones. Nothing is lost: a dropped key's next request gets a new bucket, which
- *       holds what the full one held. An optional cleaner thread ({@link Factory#cleaner}) also
+ *       holds what the full one held (for a limit whose new buckets start below full, the key
+ *       starts again as a new key: fewer permits, never more). An optional cleaner thread ({@link Factory#cleaner}) also
  *       drops them when no new keys arrive; {@link #cleanUp()} drops every full bucket at once,
  *       on the caller's thread.</li>
  *   <li><b>A hard cap</b> ({@link Factory#maxKeys}, default 1,000,000): the
@@ -31,15 +32,16 @@ import java.util.Objects;
  *       bucket is <em>throttled</em> (holds fewer than half its capacity in some limit), which is
  *       never evicted for a new key. Each such eviction is counted ({@link #evictions()}) and can
  *       cost at most {@code floor(capacity/2)} extra permits for the evicted key (its fresh bucket
- *       starts full). When every sampled bucket is throttled, the new key gets no bucket of its
+ *       starts full). When the sample finds no evictable bucket, the new key gets no bucket of its
  *       own: it is served by one overflow bucket with the same limits, shared by all keys the
  *       store cannot place, so a flood of new keys gets at most one key's worth of permits.</li>
  * </ul>
  *
  * <h2>Time</h2>
- * Only the ticker is read, once per call. A ticker that goes backwards mints nothing, also across
- * expiry: a key whose full bucket was dropped at a later reading comes back no fuller than it
- * was then.
+ * Only the ticker is read, once per call (the system ticker is {@link System#nanoTime()}, which
+ * wall-clock steps do not move). A ticker that goes backwards mints nothing, also across expiry:
+ * a key whose full bucket was dropped at a later reading comes back no fuller than it was then,
+ * and new buckets start no earlier than the latest reading at which one was dropped.
  *
  * @param <K> the key type
  */
@@ -56,18 +58,16 @@ public final class InMemoryStore<K> implements RateStore<K> {
   /** The grace before a full bucket expires is capped (2^60 ns, 36 years) to keep sums in range. */
   private static final long GRACE_BOUND = 1L << 60;
 
-  private final Engine engine;
   private final Ticker ticker;
   private final BucketTable<K> table;
   private final Sweeper cleaner;
 
   private InMemoryStore(String name, Policy policy, Ticker ticker, Factory options) {
-    this.engine = Engine.of(policy);
     this.ticker = ticker;
     long grace = Math.min(GRACE_BOUND, policy.limits().stream()
         .mapToLong(l -> l.fillTime().toNanos()).max().orElseThrow());
     this.table = new BucketTable<>(
-        engine, options.maxKeys, options.initialCapacity, ticker.read(), grace);
+        Engine.of(policy), options.maxKeys, options.initialCapacity, ticker.read(), grace);
     this.cleaner = options.cleanerNanos == 0
         ? null
         : Sweeper.start("sluice-cleaner-" + name, table, ticker, options.cleanerNanos);
