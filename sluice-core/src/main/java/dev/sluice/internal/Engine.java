@@ -31,7 +31,13 @@ import dev.sluice.Policy;
  *
  * <h2>Time going backwards</h2>
  * If {@code now} is earlier than {@code E}, the bucket simply holds no permits until the ticker
- * passes {@code E} again: no permit is minted, no wait is negative, nothing throws.
+ * passes {@code E} again: no permit is minted, no wait is negative, nothing throws. The engine
+ * behaves as the exact bucket driven by the latest reading it has seen, which needs every
+ * reading recorded: admissions record theirs in {@code E}; a path that takes nothing (a refusal,
+ * a request above the capacity, a read of the available permits) records its reading only when
+ * it finds a limit full, by moving that limit's {@code E} up to {@code now - C*T}, a change no
+ * later reading can observe. A refusal of at most the capacity by a one-limit bucket never finds
+ * it full, so the one-CAS path is unchanged.
  */
 public abstract class Engine {
 

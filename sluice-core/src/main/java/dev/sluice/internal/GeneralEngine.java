@@ -69,6 +69,32 @@ final class GeneralEngine extends Engine {
     }
   }
 
+  /**
+   * Records the reading on a path that takes nothing: a copy of {@code s} in which every limit
+   * that is full at {@code now} has its empty instant moved up to {@code now - C*T}, or null if
+   * no limit is full. No reading at or after {@code now} can tell the copy from {@code s}, but a
+   * ticker that later goes back below {@code now} can no longer refill those limits a second
+   * time (see {@code LongEngine.seen}). Refusals need it here, unlike in the one-limit engine:
+   * a request one limit refuses may find another full.
+   */
+  private long[] seen(long[] s, long now) {
+    long[] out = null;
+    for (int i = 0; i < limits.length; i++) {
+      Interval iv = limits[i];
+      long lowNs = iv.fillR == 0 ? now - iv.fillQ : now - iv.fillQ - 1;
+      long lowF = iv.fillR == 0 ? 0 : iv.den - iv.fillR;
+      long d = s[2 * i] - lowNs;
+      if (d < 0 || (d == 0 && s[2 * i + 1] < lowF)) {
+        if (out == null) {
+          out = s.clone();
+        }
+        out[2 * i] = lowNs;
+        out[2 * i + 1] = lowF;
+      }
+    }
+    return out;
+  }
+
   /** Adds n*T to the instant at out[2i], out[2i+1]. */
   private static void add(Interval iv, long[] out, int i, long n) {
     long ns = out[2 * i] + iv.mulQ(n);
@@ -152,6 +178,14 @@ final class GeneralEngine extends Engine {
         }
       }
       if (!allowed) {
+        long[] seen = seen(s, now);
+        if (seen != null) {
+          long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, seen);
+          if (witness != s) {
+            s = witness;
+            continue;
+          }
+        }
         return report ? refusal(s, now, permits) : null;
       }
       long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, next);
@@ -214,8 +248,19 @@ final class GeneralEngine extends Engine {
   @Override
   public long available(Holder h, long now) {
     long[] s = h.multi;
-    if (s == Holder.RETIRED_MULTI) {
-      return -1;
+    for (;;) {
+      if (s == Holder.RETIRED_MULTI) {
+        return -1;
+      }
+      long[] seen = seen(s, now);
+      if (seen == null) {
+        break;
+      }
+      long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, seen);
+      if (witness == s) {
+        break;
+      }
+      s = witness;
     }
     long[] tmp = new long[2 * limits.length];
     long remaining = Long.MAX_VALUE;
@@ -253,6 +298,7 @@ final class GeneralEngine extends Engine {
     }
     return reset;
   }
+
   @Override
   public long evictionRank(Holder h, long now) {
     long[] s = h.multi;

@@ -45,7 +45,7 @@ final class LongEngine extends Engine {
   public int acquire(Holder h, long now, long permits) {
     long e = h.bits;
     if (permits > capacity) {
-      return e == Holder.RETIRED_BITS ? RETIRED : REFUSED;
+      return seen(h, e, now - fill) == Holder.RETIRED_BITS ? RETIRED : REFUSED;
     }
     long cost = permits * interval;
     long low = now - fill;
@@ -75,11 +75,10 @@ final class LongEngine extends Engine {
     long low = now - fill;
     long e = h.bits;
     if (permits > capacity) {
-      if (e == Holder.RETIRED_BITS) {
-        return null;
-      }
-      long base = e - low < 0 ? low : e;
-      return Decision.exceedsCapacity(tokens(base, now), capacity, base + fill - now);
+      long base = seen(h, e, low);
+      return base == Holder.RETIRED_BITS
+          ? null
+          : Decision.exceedsCapacity(tokens(base, now), capacity, base + fill - now);
     }
     long cost = permits * interval;
     for (;;) {
@@ -99,6 +98,30 @@ final class LongEngine extends Engine {
     }
   }
 
+  /**
+   * Records the reading on a path that takes nothing: a bucket that is full at {@code now} gets
+   * its empty instant moved up to {@code low = now - C*T}. No reading at or after {@code now} can
+   * tell the difference, but a ticker that later goes back below {@code now} then finds the
+   * permits it already showed as available spent from {@code now}, not from its earlier reading:
+   * without this, a full bucket read at {@code t}, drained at {@code t - 1h} and read at {@code t}
+   * again would be full twice at {@code t}. (Admissions record their reading anyway, and a
+   * refused request for at most the capacity implies a bucket that is not full.)
+   *
+   * @return the base, {@code max(E, low)}, or {@link Holder#RETIRED_BITS} if the holder is
+   *     retired (nothing is written then)
+   */
+  private static long seen(Holder h, long e, long low) {
+    while (e != Holder.RETIRED_BITS && e - low < 0) {
+      long stored = Holder.live(low);
+      long witness = (long) Holder.BITS.compareAndExchange(h, e, stored);
+      if (witness == e) {
+        return stored;
+      }
+      e = witness;
+    }
+    return e;
+  }
+
   private long tokens(long base, long now) {
     long span = now - base;
     return span <= 0 ? 0 : span / interval;
@@ -106,9 +129,8 @@ final class LongEngine extends Engine {
 
   @Override
   public long available(Holder h, long now) {
-    long low = now - fill;
-    long e = h.bits;
-    return e == Holder.RETIRED_BITS ? -1 : tokens(e - low < 0 ? low : e, now);
+    long base = seen(h, h.bits, now - fill);
+    return base == Holder.RETIRED_BITS ? -1 : tokens(base, now);
   }
 
   @Override
