@@ -1,5 +1,6 @@
 package dev.sluice;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -33,6 +34,9 @@ public record Policy(List<Limit> limits) {
    */
   public Policy {
     Objects.requireNonNull(limits, "limits");
+    for (int i = 0; i < limits.size(); i++) {
+      Objects.requireNonNull(limits.get(i), "limits[" + i + "]");
+    }
     limits = List.copyOf(limits);
     if (limits.isEmpty() || limits.size() > MAX_LIMITS) {
       throw new IllegalArgumentException(
@@ -48,7 +52,7 @@ public record Policy(List<Limit> limits) {
    */
   public static Policy of(Limit... limits) {
     Objects.requireNonNull(limits, "limits");
-    return new Policy(List.of(limits));
+    return new Policy(Arrays.asList(limits));
   }
 
   /**

@@ -41,7 +41,7 @@ public final class TokenBucket {
    * @return a new bucket, holding the limit's initial permits
    */
   public static TokenBucket of(Limit limit) {
-    return of(Policy.of(limit), Ticker.system());
+    return of(Policy.of(Objects.requireNonNull(limit, "limit")), Ticker.system());
   }
 
   /**

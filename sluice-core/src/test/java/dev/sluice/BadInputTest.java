@@ -1,0 +1,265 @@
+package dev.sluice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Bad input is refused at the door, at build time where possible, with an exception whose message
+ * names the offending value and the bound it breaks. Values just inside each bound are accepted.
+ */
+class BadInputTest {
+
+  private static final Duration SECOND = Duration.ofSeconds(1);
+
+  private static void refused(ThrowingCallable call, String... parts) {
+    assertThatThrownBy(call).isInstanceOf(IllegalArgumentException.class)
+        .satisfies(e -> {
+          for (String part : parts) {
+            assertThat(e.getMessage()).contains(part);
+          }
+        });
+  }
+
+  private static void nullRefused(ThrowingCallable call, String name) {
+    assertThatThrownBy(call).isInstanceOf(NullPointerException.class).hasMessage(name);
+  }
+
+  // ---- Limit ----
+
+  @ParameterizedTest
+  @ValueSource(longs = {0, -1, Long.MIN_VALUE})
+  void limit_zeroOrNegativeRefillPermits_refusedNamingValueAndBound(long permits) {
+    refused(() -> new Limit(10, permits, SECOND, 10), "refillPermits (" + permits + ")", "at least 1");
+    refused(() -> Limit.perSecond(permits), "refillPermits (" + permits + ")", "at least 1");
+    refused(() -> Limit.of(permits, Duration.ofDays(1)), "refillPermits (" + permits + ")");
+  }
+
+  @Test
+  void limit_zeroOrNegativePeriod_refusedNamingValueAndBound() {
+    refused(() -> Limit.of(1, Duration.ZERO), "refillPeriod (PT0S)", "must be positive");
+    refused(() -> Limit.of(1, Duration.ofNanos(-1)), "refillPeriod (PT-0.000000001S)", "positive");
+    refused(() -> Limit.of(1, Duration.ofDays(-1)), "refillPeriod (PT-24H)", "positive");
+  }
+
+  @Test
+  void limit_periodBeyondLongNanos_refusedNamingValueAndBound() {
+    refused(() -> Limit.of(1, Duration.ofSeconds(Long.MAX_VALUE)),
+        "refillPeriod (PT" + (Long.MAX_VALUE / 3600) + "H", "at most " + Long.MAX_VALUE + " ns");
+  }
+
+  @Test
+  void limit_rateAboveOnePerNanosecond_refusedNamingValueAndBound() {
+    refused(() -> Limit.perSecond(1_000_000_001), "rate (1000000001 per PT1S)",
+        "maximum of 1 permit per nanosecond (10^9 per second)");
+    refused(() -> Limit.of(2, Duration.ofNanos(1)), "rate (2 per PT0.000000001S)", "1 permit per nanosecond");
+    // exactly one per nanosecond is the bound, and is accepted
+    assertThat(Limit.perSecond(1_000_000_000).emissionInterval()).isEqualTo(Duration.ofNanos(1));
+    assertThat(Limit.of(1, Duration.ofNanos(1)).capacity()).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {0, -1, Limit.MAX_CAPACITY + 1, Long.MAX_VALUE})
+  void limit_capacityOutOfRange_refusedNamingValueAndBound(long capacity) {
+    refused(() -> new Limit(capacity, 1_000_000_000, SECOND, 0),
+        "capacity (" + capacity + ")", "between 1 and 1000000000000000");
+    refused(() -> Limit.perSecond(10).withCapacity(capacity), "capacity (" + capacity + ")",
+        "between 1 and " + Limit.MAX_CAPACITY);
+  }
+
+  @Test
+  void limit_capacityAtTheBounds_accepted() {
+    assertThat(Limit.perSecond(1_000_000_000).withCapacity(Limit.MAX_CAPACITY).capacity())
+        .isEqualTo(1_000_000_000_000_000L);
+    assertThat(Limit.perSecond(10).withCapacity(1).initialPermits()).isEqualTo(1);
+  }
+
+  @Test
+  void limit_initialPermitsOutOfRange_refusedNamingValueAndBound() {
+    refused(() -> new Limit(10, 1, SECOND, -1), "initialPermits (-1)", "between 0 and capacity (10)");
+    refused(() -> new Limit(10, 1, SECOND, 11), "initialPermits (11)", "between 0 and capacity (10)");
+    refused(() -> Limit.perSecond(10).withInitialPermits(11), "initialPermits (11)", "capacity (10)");
+    assertThat(Limit.perSecond(10).withInitialPermits(0).initialPermits()).isZero();
+    assertThat(Limit.perSecond(10).withInitialPermits(10).initialPermits()).isEqualTo(10);
+  }
+
+  @Test
+  void limit_fillTimeAbove2To62Nanos_refusedNamingValueAndBound() {
+    // capacity 10^15 at one per second: 10^24 ns to fill
+    refused(() -> new Limit(Limit.MAX_CAPACITY, 1, SECOND, 0),
+        "time to fill an empty bucket (capacity 1000000000000000 at 1 per PT1S",
+        "= 1000000000000000000000000 ns", "maximum of 4611686018427387904 ns");
+    // one per 2^62 + 1 ns: just over; one per 2^62 ns: the bound itself, accepted
+    refused(() -> Limit.of(1, Duration.ofNanos(Limit.MAX_FILL_NANOS + 1)),
+        "= 4611686018427387905 ns", "maximum of 4611686018427387904 ns");
+    assertThat(Limit.of(1, Duration.ofNanos(Limit.MAX_FILL_NANOS)).fillTime())
+        .isEqualTo(Duration.ofNanos(1L << 62));
+    // two hundred years per permit
+    refused(() -> Limit.of(1, Duration.ofDays(200 * 365)), "time to fill", "4611686018427387904 ns");
+  }
+
+  @Test
+  void limit_reducedNumeratorAbove2To31Minus1_refusedNamingValueAndBound() {
+    refused(() -> new Limit(10, 3_000_000_001L, Duration.ofSeconds(4), 10),
+        "rate (3000000001 per 4000000000 ns)", "reduces to 3000000001 per 4000000000 ns",
+        "numerator exceeds 2147483647");
+    // 2^31 per 3 s shares no factor with 3 * 10^9 but 2^9: reduces to 4194304 per 5859375 ns
+    assertThat(new Limit(10, 1L << 31, Duration.ofSeconds(3), 10).refillPermits()).isEqualTo(1L << 31);
+    // 3 * 10^9 per 3 s reduces to 1 per ns; 2^31 - 1 per 7 s is the bound itself
+    assertThat(new Limit(10, 3_000_000_000L, Duration.ofSeconds(3), 10).emissionInterval())
+        .isEqualTo(Duration.ofNanos(1));
+    assertThat(new Limit(10, Integer.MAX_VALUE, Duration.ofSeconds(7), 10).refillPermits())
+        .isEqualTo(Integer.MAX_VALUE);
+    // 2^31 + 3 shares no factor with 3 * 10^9 (2^31 + 1 would: it is a multiple of 3)
+    refused(() -> new Limit(10, Integer.MAX_VALUE + 4L, Duration.ofSeconds(3), 10),
+        "reduces to 2147483651 per 3000000000 ns", "exceeds 2147483647");
+  }
+
+  @Test
+  void limit_nullPeriod_refusedNamingIt() {
+    nullRefused(() -> Limit.of(1, null), "refillPeriod");
+    nullRefused(() -> new Limit(1, 1, null, 1), "refillPeriod");
+  }
+
+  // ---- Policy ----
+
+  @Test
+  void policy_emptyOrTooMany_refusedNamingCountAndBound() {
+    refused(Policy::of, "between 1 and 16 limits", "got 0");
+    refused(() -> new Policy(List.of()), "between 1 and 16 limits, got 0");
+    List<Limit> seventeen = Collections.nCopies(17, Limit.perSecond(1));
+    refused(() -> new Policy(seventeen), "between 1 and 16 limits, got 17");
+    assertThat(new Policy(Collections.nCopies(16, Limit.perSecond(1))).limits()).hasSize(16);
+  }
+
+  @Test
+  void policy_nullListOrElement_refusedNamingIt() {
+    nullRefused(() -> Policy.of((Limit[]) null), "limits");
+    nullRefused(() -> new Policy(null), "limits");
+    nullRefused(() -> Policy.of((Limit) null), "limits[0]");
+    nullRefused(() -> Policy.of(Limit.perSecond(1), null), "limits[1]");
+    nullRefused(() -> new Policy(Arrays.asList(Limit.perSecond(1), Limit.perMinute(1), null)), "limits[2]");
+  }
+
+  @Test
+  void policy_copiesItsList() {
+    List<Limit> limits = new ArrayList<>(List.of(Limit.perSecond(1)));
+    Policy policy = new Policy(limits);
+    limits.add(Limit.perMinute(1));
+    assertThat(policy.limits()).hasSize(1);
+    assertThatThrownBy(() -> policy.limits().add(Limit.perHour(1)))
+        .isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  // ---- TokenBucket ----
+
+  @Test
+  void tokenBucket_nullLimitPolicyOrTicker_refusedNamingIt() {
+    nullRefused(() -> TokenBucket.of((Limit) null), "limit");
+    nullRefused(() -> TokenBucket.of(null, new ManualTicker()), "policy");
+    nullRefused(() -> TokenBucket.of(Policy.of(Limit.perSecond(1)), null), "ticker");
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {0, -1, Long.MIN_VALUE})
+  void tokenBucket_zeroOrNegativePermits_refusedNamingValueAndBound(long permits) {
+    for (Policy policy : List.of(Policy.of(Limit.perSecond(10)), Policy.of(Limit.perSecond(7)))) {
+      TokenBucket bucket = TokenBucket.of(policy, new ManualTicker());
+      refused(() -> bucket.tryAcquire(permits), "permits (" + permits + ")", "at least 1");
+      refused(() -> bucket.decide(permits), "permits (" + permits + ")", "at least 1");
+      // and nothing was taken
+      assertThat(bucket.availablePermits()).isEqualTo(policy.maxPermitsPerRequest());
+    }
+  }
+
+  @Test
+  void tokenBucket_moreThanCapacity_isADecisionNotAnError() {
+    TokenBucket bucket = TokenBucket.of(Policy.of(Limit.perSecond(10)), new ManualTicker());
+    assertThatCode(() -> bucket.decide(Long.MAX_VALUE)).doesNotThrowAnyException();
+    assertThat(bucket.decide(11).canEverSucceed()).isFalse();
+    assertThat(bucket.tryAcquire(11)).isFalse();
+  }
+
+  // ---- RateLimiter ----
+
+  @Test
+  void rateLimiter_nullKey_refusedNamingIt() {
+    try (RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(10))
+        .ticker(new ManualTicker()).build()) {
+      nullRefused(() -> limiter.tryAcquire(null), "key");
+      nullRefused(() -> limiter.tryAcquire(null, 1), "key");
+      nullRefused(() -> limiter.decide(null, 1), "key");
+      nullRefused(() -> limiter.decideAsync(null, 1), "key");
+      nullRefused(() -> limiter.availablePermits(null), "key");
+      assertThat(limiter.size()).isZero();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {0, -1, Long.MIN_VALUE})
+  void rateLimiter_zeroOrNegativePermits_refusedNamingValueAndBound(long permits) {
+    try (RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(10))
+        .ticker(new ManualTicker()).build()) {
+      refused(() -> limiter.tryAcquire("k", permits), "permits (" + permits + ")", "at least 1");
+      refused(() -> limiter.decide("k", permits), "permits (" + permits + ")", "at least 1");
+      // refused when called, not in the returned stage
+      refused(() -> limiter.decideAsync("k", permits), "permits (" + permits + ")", "at least 1");
+      // the refusals created no bucket
+      assertThat(limiter.size()).isZero();
+    }
+  }
+
+  @Test
+  void rateLimiterBuilder_nullArguments_refusedNamingThem() {
+    nullRefused(() -> RateLimiter.builder((Limit) null), "limit");
+    nullRefused(() -> RateLimiter.builder((Policy) null), "policy");
+    RateLimiter.Builder builder = RateLimiter.builder(Limit.perSecond(1));
+    nullRefused(() -> builder.ticker(null), "ticker");
+    nullRefused(() -> builder.store(null), "factory");
+    nullRefused(() -> builder.name(null), "name");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", " ", "api limiter", "api/v1", "naïve", "a:b", "x\n",
+      "12345678901234567890123456789012345678901234567890123456789012345"})
+  void rateLimiterBuilder_badName_refusedNamingValueAndRule(String name) {
+    refused(() -> RateLimiter.builder(Limit.perSecond(1)).name(name),
+        "name (\"" + name + "\")", "1 to 64 characters from [A-Za-z0-9._-]");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a", "api", "api.v1_login-2", "A9",
+      "1234567890123456789012345678901234567890123456789012345678901234"})
+  void rateLimiterBuilder_goodName_accepted(String name) {
+    try (RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(1)).name(name).build()) {
+      assertThat(limiter.name()).isEqualTo(name);
+    }
+  }
+
+  // ---- Decision factories (for stores outside this module) ----
+
+  @Test
+  void decisionFactories_outOfRangeFields_refusedNamingValueAndBound() {
+    refused(() -> Decision.allowed(-1, 10, 0), "remaining (-1)", "at least 0");
+    refused(() -> Decision.allowed(0, 0, 0), "limit (0)", "at least 1");
+    refused(() -> Decision.allowed(0, 10, -1), "resetAfterNanos (-1)", "at least 0");
+    refused(() -> Decision.denied(0, 10, 0, 0), "retryAfterNanos (0)", "at least 1");
+    refused(() -> Decision.exceedsCapacity(-2, 10, 0), "remaining (-2)", "at least 0");
+    assertThat(Decision.denied(0, 10, 1, 0).retryAfter()).contains(Duration.ofNanos(1));
+  }
+
+  @Test
+  void manualTicker_nullDuration_refusedNamingIt() {
+    nullRefused(() -> new ManualTicker().advance((Duration) null), "delta");
+  }
+}
