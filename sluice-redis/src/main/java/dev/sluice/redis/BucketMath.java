@@ -218,6 +218,42 @@ final class BucketMath {
     return remaining;
   }
 
+  /** The per-limit spans {@code a, r} in a reply, for the key whose numbers start at {@code at}. */
+  long[] spans(List<?> reply, int at) {
+    long[] spans = new long[2 * limits];
+    for (int i = 0; i < 2 * limits; i++) {
+      spans[i] = number(reply, at + 1 + i);
+    }
+    return spans;
+  }
+
+  /**
+   * A refusal answered again, {@code elapsedMicros} after a reply with {@code spans}, for a
+   * request of {@code permits} (at most the smallest capacity): the permits earned since (none
+   * taken), the wait for {@code permits} from there, and the given time until full.
+   */
+  Decision refusalLater(long[] spans, long elapsedMicros, long permits, long resetNanos) {
+    long remaining = Long.MAX_VALUE;
+    long limit = 1;
+    long retry = 1;
+    for (int i = 0; i < limits; i++) {
+      long a = spans[2 * i] + elapsedMicros;
+      long r = spans[2 * i + 1];
+      long k = permitsIn(i, a, r);
+      if (k < remaining) {
+        remaining = k;
+        limit = capacity[i];
+      }
+      retry = Math.max(retry, mulQ(i, permits) - a + ceilFraction(i, mulR(i, permits) + r));
+    }
+    return Decision.denied(remaining, limit, retry * 1000, resetNanos);
+  }
+
+  /** The smallest capacity: a request for more can never succeed. */
+  long minCapacity() {
+    return minCapacity;
+  }
+
   /** {@code ceil(x / den)} for {@code 0 <= x < 2 den}. */
   private long ceilFraction(int i, long x) {
     return x == 0 ? 0 : x <= den[i] ? 1 : 2;

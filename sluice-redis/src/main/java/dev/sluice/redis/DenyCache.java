@@ -22,6 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * what Redis would have admitted, and it ends at most {@code w/1000 + 1 µs} plus the round trip
  * before Redis would admit.
  *
+ * <p>The clock is the store's: {@link System#nanoTime()}, or in tests the same ticker the script
+ * reads.
+ *
  * <p>If Redis loses its data (restart without persistence, failover to a lagging replica), a
  * cached refusal may outlive the state it came from, by at most its {@code retryAfter}: the cache
  * is then stricter than the fresh bucket, never looser.
@@ -41,30 +44,43 @@ final class DenyCache<K> {
   private static final class Entry {
     final long permits;
     final long until;
-    final long retryAt;
     final long resetAt;
-    final long remaining;
-    final long limit;
+    final long received;
+    final long[] spans;
 
-    Entry(long permits, long until, long retryAt, long resetAt, long remaining, long limit) {
+    Entry(long permits, long until, long resetAt, long received, long[] spans) {
       this.permits = permits;
       this.until = until;
-      this.retryAt = retryAt;
       this.resetAt = resetAt;
-      this.remaining = remaining;
-      this.limit = limit;
+      this.received = received;
+      this.spans = spans;
     }
   }
 
+  private final BucketMath math;
+  private final long maxPermits;
   private final ConcurrentHashMap<K, Entry> entries = new ConcurrentHashMap<>();
-  private volatile long lastSweep = System.nanoTime();
+  private volatile long lastSweep;
+
+  DenyCache(BucketMath math, long maxPermits, long now) {
+    this.math = math;
+    this.maxPermits = maxPermits;
+    this.lastSweep = now;
+  }
 
   /**
-   * A refusal answered here, or null to ask Redis.
+   * A refusal answered here, or null to ask Redis. Its counts are those of the refused bucket
+   * advanced by the time since the reply arrived, taking nothing: the permits earned since, and
+   * the wait for this request's size (measured from the reply, so never shorter than the true
+   * one). A request that exceeds the capacity is never answered here (Redis says so, with no
+   * wait).
    *
-   * @param now {@link System#nanoTime()}
+   * @param now the store's clock
    */
   Decision lookup(K key, long permits, long now) {
+    if (permits > maxPermits) {
+      return null;
+    }
     Entry e = entries.get(key);
     if (e == null) {
       return null;
@@ -76,25 +92,31 @@ final class DenyCache<K> {
     if (permits < e.permits) {
       return null;
     }
-    return Decision.denied(e.remaining, e.limit, Math.max(1, e.retryAt - now),
+    return math.refusalLater(e.spans, Math.max(0, now - e.received) / 1000, permits,
         Math.max(0, e.resetAt - now));
   }
 
   /**
-   * Remembers a refusal by Redis of a request sent at {@code sent} ({@link System#nanoTime()}).
+   * Remembers a refusal by Redis of a request sent at {@code sent} and answered at
+   * {@code received} (the store's clock), with the script's per-limit spans.
    */
-  void remember(K key, long permits, Decision refusal, long sent) {
+  void remember(K key, long permits, Decision refusal, long[] spans, long sent, long received) {
     long w = refusal.retryAfterNanos();
     long until = sent + w - 1_000 - w / 1_000;
-    long now = System.nanoTime();
-    if (w < 0 || until - now <= 0) {
+    if (w < 0 || until - received <= 0) {
       return;
     }
-    if (entries.size() >= MAX_ENTRIES && !sweep(now)) {
+    if (entries.size() >= MAX_ENTRIES && !sweep(received)) {
       return;
     }
-    entries.put(key, new Entry(permits, until, sent + w, sent + refusal.resetAfterNanos(),
-        refusal.remaining(), refusal.limit()));
+    entries.put(key, new Entry(permits, until, sent + refusal.resetAfterNanos(), received, spans));
+  }
+
+  /** Drops what is remembered for {@code key} (its bucket changed). */
+  void forget(K key) {
+    if (!entries.isEmpty()) {
+      entries.remove(key);
+    }
   }
 
   /** Drops expired entries if the last sweep is old enough; true if there is room after. */

@@ -149,6 +149,8 @@ public final class RedisStore<K> implements RateStore<K> {
   private final long deadlineNanos;
   private final CircuitBreaker breaker;
   private final DenyCache<K> denyCache;
+  /** The deny cache's clock: {@link System#nanoTime()}, or in tests the ticker the script reads. */
+  private final java.util.function.LongSupplier cacheClock;
   private final AtomicInteger inFlight = new AtomicInteger();
   /** Standalone: calls wait here for one of {@value #MAX_COMMANDS} command slots. */
   private final boolean batching;
@@ -174,7 +176,9 @@ public final class RedisStore<K> implements RateStore<K> {
     this.connector = f.connector;
     this.deadlineNanos = f.deadline.toNanos();
     this.breaker = new CircuitBreaker(f.breakerFailures, f.breakerOpen.toNanos());
-    this.denyCache = f.denyCache ? new DenyCache<>() : null;
+    this.cacheClock = f.fixedClock == TICKER_CLOCK ? ticker::read : System::nanoTime;
+    this.denyCache = f.denyCache
+        ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong()) : null;
     if (f.fixedClock == TICKER_CLOCK) {
       // tests only: the limiter's ticker, in µs from an arbitrary origin, as the script's clock
       long origin = ticker.read();
@@ -252,7 +256,7 @@ public final class RedisStore<K> implements RateStore<K> {
     Objects.requireNonNull(key, "key");
     checkPermits(permits);
     if (denyCache != null) {
-      Decision cached = denyCache.lookup(key, permits, System.nanoTime());
+      Decision cached = denyCache.lookup(key, permits, cacheClock.getAsLong());
       if (cached != null) {
         cacheHits.incrementAndGet();
         return cached;
@@ -282,7 +286,7 @@ public final class RedisStore<K> implements RateStore<K> {
     Objects.requireNonNull(key, "key");
     checkPermits(permits);
     if (denyCache != null) {
-      Decision cached = denyCache.lookup(key, permits, System.nanoTime());
+      Decision cached = denyCache.lookup(key, permits, cacheClock.getAsLong());
       if (cached != null) {
         cacheHits.incrementAndGet();
         return CompletableFuture.completedFuture(cached);
@@ -448,6 +452,8 @@ public final class RedisStore<K> implements RateStore<K> {
     final AtomicBoolean released = new AtomicBoolean();
     volatile long sent;
     volatile RedisFuture<List<Object>> pending;
+    /** {@link #sent} on the deny cache's clock. */
+    volatile long sentOnCacheClock;
     volatile boolean reloaded;
 
     Batch(RedisScriptingAsyncCommands<byte[], byte[]> commands, List<Call> calls, boolean counted) {
@@ -473,6 +479,7 @@ public final class RedisStore<K> implements RateStore<K> {
     void send(boolean reload) {
       RedisFuture<List<Object>> f;
       sent = System.nanoTime();
+      sentOnCacheClock = cacheClock.getAsLong();
       roundTrips.incrementAndGet();
       for (Call c : calls) {
         c.sent = true;
@@ -521,7 +528,7 @@ public final class RedisStore<K> implements RateStore<K> {
           c.fail(new StoreUnavailableException("unexpected reply from " + connector + ": " + e, e));
           continue;
         }
-        c.succeed(value, sent);
+        c.succeed(value, list, i * width, sentOnCacheClock);
       }
       release();
     }
@@ -612,11 +619,17 @@ public final class RedisStore<K> implements RateStore<K> {
       }
     }
 
-    void succeed(Object value, long sentAt) {
-      if (take && denyCache != null && !((Decision) value).allowed()) {
+    void succeed(Object value, List<?> reply, int at, long sentAt) {
+      if (take && denyCache != null) {
         // before completing: the caller's next request must find it (and a refusal that came
-        // after the deadline is still true)
-        denyCache.remember(key, permits, (Decision) value, sentAt);
+        // after the deadline is still true); an admission changed the bucket, so a refusal
+        // remembered for a larger request would now report stale counts: forget it
+        if (((Decision) value).allowed()) {
+          denyCache.forget(key);
+        } else {
+          denyCache.remember(key, permits, (Decision) value, math.spans(reply, at), sentAt,
+              cacheClock.getAsLong());
+        }
       }
       if (result.complete(value)) {
         breaker.onSuccess();
