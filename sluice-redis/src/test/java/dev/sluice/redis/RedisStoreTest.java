@@ -87,11 +87,10 @@ class RedisStoreTest {
 
   @Test
   void decide_bucketRefills_keyGoneOnceFull() {
-    try (RedisStore<String> store = store(Limit.of(1, Duration.ofMillis(30)))) {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofMillis(500)))) {
       assertThat(store.decide("a", 1).allowed()).isTrue();
       byte[] key = store.redisKey("a");
-      assertThat(redis.exists(key)).isEqualTo(1);
-      assertThat(redis.pttl(key)).isBetween(1L, 30L);
+      assertThat(redis.pttl(key)).isBetween(1L, 500L);
       Await.until(Duration.ofSeconds(2), () -> redis.exists(key) == 0, "the key expires when full");
       assertThat(store.availablePermits("a")).isEqualTo(1);
     }

@@ -1,0 +1,41 @@
+package dev.sluice.redis;
+
+import dev.sluice.spi.contract.RateStoreContract;
+import dev.sluice.spi.RateStoreFactory;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The shared store suite against a real 3-master Redis Cluster. The script reads each case's
+ * {@code ManualTicker} (a test-only clock argument) instead of {@code TIME}, so the cases run on
+ * exact timelines; the deny cache reads the same ticker. Redis counts in microseconds.
+ */
+class RedisClusterStoreContractTest extends RateStoreContract {
+
+  private static RedisStore.Factory factory;
+
+  @Override
+  protected RateStoreFactory factory() {
+    synchronized (RedisClusterStoreContractTest.class) {
+      if (factory == null) {
+        factory = RedisStore.factory(SharedRedis.clusterUri()).deadline(Duration.ofSeconds(5)).tickerClock();
+      }
+      return factory;
+    }
+  }
+
+  @Override
+  protected Duration resolution() {
+    return Duration.ofNanos(1_000);
+  }
+
+  @AfterAll
+  static void close() {
+    synchronized (RedisClusterStoreContractTest.class) {
+      if (factory != null) {
+        factory.close();
+        factory = null;
+      }
+    }
+  }
+}
