@@ -1,6 +1,6 @@
 package dev.sluice;
 
-import dev.sluice.spi.RateStoreContract;
+import dev.sluice.spi.contract.RateStoreContract;
 import dev.sluice.spi.RateStoreFactory;
 import java.time.Duration;
 

@@ -1,4 +1,4 @@
-package dev.sluice.spi;
+package dev.sluice.spi.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
@@ -10,6 +10,8 @@ import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
 import dev.sluice.Policy;
 import dev.sluice.TokenBucket;
+import dev.sluice.spi.RateStore;
+import dev.sluice.spi.RateStoreFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +27,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The behaviour every {@link RateStore} must have, as one abstract suite: extend it once per store
- * and the store runs every case (as Bucket4j's backends share one suite).
+ * and the store runs every case (as Bucket4j's backends share one suite). It ships in
+ * sluice-core's test-jar ({@code <type>test-jar</type>}, scope test). Its package is one that no
+ * module owns, so that a modular store module's tests can use it from the class path
+ * ({@code dev.sluice.spi} belongs to module {@code dev.sluice.core}: a class of that package on
+ * the class path would be invisible).
  *
  * <h2>How to extend</h2>
  * <pre>{@code
