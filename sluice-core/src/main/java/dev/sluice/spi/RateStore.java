@@ -63,7 +63,8 @@ public interface RateStore<K> extends AutoCloseable {
   long availablePermits(K key);
 
   /**
-   * How many keys this store holds state for (buckets that are not full), or -1 if unknown.
+   * How many keys this store holds state for, or -1 if unknown. Full buckets that the store has
+   * not dropped yet may be counted.
    *
    * @return keys held, or -1
    */

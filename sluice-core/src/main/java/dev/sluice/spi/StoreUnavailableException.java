@@ -4,7 +4,10 @@ package dev.sluice.spi;
  * Thrown by a {@link RateStore} (or used to complete its future exceptionally) when it cannot
  * decide: the backend failed, did not answer within the deadline, its circuit breaker is open,
  * or the store is closed. The limiter then follows its {@link dev.sluice.FailureMode}. A store
- * that throws this must not have applied the request.
+ * that throws this has applied the request at most once, and it must never retry it: a remote
+ * call that missed its deadline may still have run once on the server (its permits are then
+ * taken though the caller was answered by the failure mode), but a command that may have run is
+ * never sent again, so nothing is counted twice.
  */
 public final class StoreUnavailableException extends RuntimeException {
 
