@@ -220,13 +220,26 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
-   * Whole permits {@code key} could take now, taking none.
+   * Whole permits {@code key} could take now, taking none. When the store cannot answer (or after
+   * {@link #close()}), the failure mode does: {@code OPEN} reports a full bucket (the smallest
+   * capacity of the policy), {@code CLOSED} reports 0, {@code LOCAL} reports this node's
+   * in-memory bucket (0 after close).
    *
    * @param key the key, not null
    * @return permits available
    */
   public long availablePermits(K key) {
-    return store.availablePermits(Objects.requireNonNull(key, "key"));
+    Objects.requireNonNull(key, "key");
+    if (!closed) {
+      try {
+        return store.availablePermits(key);
+      } catch (StoreUnavailableException e) {
+        if (failureMode == FailureMode.LOCAL) {
+          return local().availablePermits(key);
+        }
+      }
+    }
+    return failureMode == FailureMode.OPEN ? policy.maxPermitsPerRequest() : 0;
   }
 
   /**

@@ -41,7 +41,8 @@ final class Headers {
    * Writes the enabled groups.
    *
    * @param outcomes the rules that applied, decided or not (undecided only on refusals)
-   * @param binding the decision the X-RateLimit group and Retry-After describe
+   * @param binding the decision the X-RateLimit group and Retry-After describe; one with a
+   *     bucket behind it ({@link RateLimitFilter#counted})
    */
   static void write(HttpServletResponse response, Set<HeaderGroup> groups,
       List<Outcome> outcomes, Decision binding) {
@@ -56,6 +57,7 @@ final class Headers {
         response.setHeader("RateLimit-Policy", o.rule.ietfPolicy());
         response.setHeader("RateLimit", state(new StringBuilder(32), o).toString());
       } else {
+        // Only decisions with a bucket behind them are described (a failure mode's are not).
         StringBuilder policy = new StringBuilder(64);
         StringBuilder state = new StringBuilder(48);
         for (Outcome o : outcomes) {
@@ -63,7 +65,7 @@ final class Headers {
             policy.append(", ");
           }
           policy.append(o.rule.ietfPolicy());
-          if (o.decision != null) {
+          if (o.decision != null && RateLimitFilter.counted(o.decision)) {
             if (state.length() > 0) {
               state.append(", ");
             }

@@ -36,6 +36,13 @@ final class ProblemJson implements RejectionHandler {
       string(sb, "The request carries no key for rate limit \"" + r.rules().get(0) + "\".");
       return sb.append('}').toString();
     }
+    if (r.reason() == Rejection.Reason.UNAVAILABLE) {
+      sb.append("{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"
+          + "\"detail\":");
+      string(sb, "Rate limit \"" + String.join("\", \"", r.rules())
+          + "\" cannot be checked now: its store is unavailable.");
+      return sb.append('}').toString();
+    }
     Decision d = r.decision().orElseThrow();
     sb.append("{\"type\":");
     string(sb, QUOTA_EXCEEDED_TYPE);

@@ -64,6 +64,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * headers. A rule whose key is missing refuses the request ({@link MissingKey#DENY}, the default)
  * or does not apply to it ({@link MissingKey#ALLOW}).
  *
+ * <h2>When the store cannot decide</h2>
+ * A limiter whose store is unavailable answers with its {@link dev.sluice.FailureMode}, and the
+ * filter tells those answers apart by {@link dev.sluice.Decision#source()}: a fail-open admission
+ * passes with no rate-limit headers (there is no count behind them); a fail-closed refusal is
+ * answered 503 ({@link Rejection.Reason#UNAVAILABLE}), not 429, with no rate-limit headers and no
+ * {@code Retry-After}, since the client did nothing wrong and nobody knows when the store is back;
+ * a local-fallback decision is a real decision by this node's buckets and is answered like any
+ * other. When several rules apply, a real quota refusal by any of them wins over an unavailable
+ * store (429).
+ *
  * <h2>Lifecycle</h2>
  * {@link #destroy()} and {@link #close()} close the limiters the filter created for rules built
  * from a limit or policy, never limiters passed in. Thread-safe.
@@ -195,13 +205,29 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
     }
     boolean admitted = decide(outcomes);
     Outcome binding = binding(outcomes, admitted);
-    Headers.write(response, headers, outcomes, binding.decision);
+    if (binding != null) {
+      Headers.write(response, headers, outcomes, binding.decision);
+    }
     if (admitted) {
       return true;
     }
     List<String> refusing = new ArrayList<>(1);
+    if (binding == null) {
+      // Every refusal came from a failure mode: the store is unavailable, not the client over
+      // its quota. 503, and no rate-limit headers: there is no count behind them.
+      Decision failed = null;
+      for (Outcome o : outcomes) {
+        if (o.decision != null && !o.decision.allowed()) {
+          refusing.add(o.rule.name());
+          failed = o.decision;
+        }
+      }
+      rejectionHandler.reject(request, response,
+          new Rejection(Rejection.Reason.UNAVAILABLE, refusing, 0, failed));
+      return false;
+    }
     for (Outcome o : outcomes) {
-      if (o.decision != null && !o.decision.allowed()) {
+      if (o.decision != null && !o.decision.allowed() && counted(o.decision)) {
         refusing.add(o.rule.name());
       }
     }
@@ -281,14 +307,22 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
   }
 
   /**
-   * The decision the headers describe: when admitted, the one with the fewest permits left (ties:
+   * Whether a decision has a bucket behind it (the store's, or the local fallback's); a
+   * fail-open admission or a fail-closed refusal has none, so no header may describe it.
+   */
+  static boolean counted(Decision d) {
+    return d.source() == Decision.Source.STORE || d.source() == Decision.Source.LOCAL_FALLBACK;
+  }
+
+  /**
+   * The decision the headers describe, or null if no decision has a count behind it: when admitted, the one with the fewest permits left (ties:
    * the longest reset); when refused, the refusal with the longest wait (never = longest).
    */
   private static Outcome binding(List<Outcome> outcomes, boolean admitted) {
     Outcome best = null;
     for (Outcome o : outcomes) {
       Decision d = o.decision;
-      if (d == null || d.allowed() != admitted) {
+      if (d == null || d.allowed() != admitted || !counted(d)) {
         continue;
       }
       if (best == null) {

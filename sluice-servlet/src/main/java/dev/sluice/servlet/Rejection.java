@@ -19,7 +19,13 @@ public final class Rejection {
     /** The request costs more than a rule's capacity: it can never succeed. 429, no Retry-After. */
     EXCEEDS_CAPACITY,
     /** A rule's resolver found no key and {@link MissingKey#DENY} applies. 403. */
-    MISSING_KEY
+    MISSING_KEY,
+    /**
+     * A rule's store could not decide and its limiter's failure mode is
+     * {@link dev.sluice.FailureMode#CLOSED} (or the limiter is closed): the client did nothing
+     * wrong, so 503, with no rate-limit headers and no Retry-After.
+     */
+    UNAVAILABLE
   }
 
   private final Reason reason;
@@ -44,12 +50,20 @@ public final class Rejection {
   }
 
   /**
-   * The suggested status: 429 for quota refusals, 403 for a missing key.
+   * The suggested status: 429 for quota refusals, 403 for a missing key, 503 when the store was
+   * unavailable.
    *
    * @return the status code
    */
   public int status() {
-    return reason == Reason.MISSING_KEY ? 403 : 429;
+    switch (reason) {
+      case MISSING_KEY:
+        return 403;
+      case UNAVAILABLE:
+        return 503;
+      default:
+        return 429;
+    }
   }
 
   /**
@@ -72,7 +86,8 @@ public final class Rejection {
   }
 
   /**
-   * The binding decision: the refusal with the longest wait. Empty for a missing key.
+   * The binding decision: the refusal with the longest wait (for {@link Reason#UNAVAILABLE}, the
+   * failure mode's refusal). Empty for a missing key.
    *
    * @return the decision, or empty
    */
@@ -81,12 +96,14 @@ public final class Rejection {
   }
 
   /**
-   * How long until the request can succeed; empty when it never can or no key was found.
+   * How long until the request can succeed; empty when it never can, when no key was found, or
+   * when the store was unavailable (nobody knows when it will be back).
    *
    * @return the exact wait, or empty
    */
   public Optional<Duration> retryAfter() {
-    return decision == null ? Optional.empty() : decision.retryAfter();
+    return decision == null || reason == Reason.UNAVAILABLE
+        ? Optional.empty() : decision.retryAfter();
   }
 
   /**
@@ -96,7 +113,8 @@ public final class Rejection {
    * @return seconds, or empty
    */
   public OptionalLong retryAfterSeconds() {
-    if (decision == null || !decision.canEverSucceed()) {
+    Optional<Duration> wait = retryAfter();
+    if (wait.isEmpty()) {
       return OptionalLong.empty();
     }
     return OptionalLong.of(Headers.retryAfterSeconds(decision.retryAfterNanos()));
