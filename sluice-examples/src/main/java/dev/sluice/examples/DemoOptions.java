@@ -1,6 +1,8 @@
 package dev.sluice.examples;
 
+import dev.sluice.FailureMode;
 import dev.sluice.Limit;
+import dev.sluice.redis.RedisStore;
 import dev.sluice.servlet.HeaderGroup;
 import dev.sluice.servlet.KeyResolver;
 import dev.sluice.servlet.TrustedProxies;
@@ -26,9 +28,11 @@ final class DemoOptions {
       "Usage: java -jar sluice-examples.jar [options]",
       "",
       "Starts an HTTP API on embedded Jetty with the Sluice rate-limit filter in front of it:",
-      "  GET /hello       plain text, rate limited",
+      "  GET /hello       plain text, rate limited (?delay=MS answers after MS ms, up to "
+          + DemoServer.MAX_DELAY_MS + ")",
       "  GET /            a page that shows your remaining permits and a live chart (exempt)",
       "  GET /api/status  your current allowance as JSON, taking no permit (exempt)",
+      "  GET /metrics     Prometheus metrics: decisions, latency, backend errors, keys (exempt)",
       "",
       "Options (environment variable in brackets; a flag wins):",
       "  --port N                 port to listen on, 0 = any free port     [PORT]           default 8080",
@@ -42,6 +46,12 @@ final class DemoOptions {
       "                           e.g. 10.0.0.0/8,fd00::/8                  [SLUICE_TRUSTED_PROXIES]",
       "  --headers GROUPS         comma-separated header groups to send: xratelimit, ietf,",
       "                           retry-after, or none                      [SLUICE_HEADERS] default all three",
+      "  --redis URI              keep the buckets in Redis, shared by every server using it:",
+      "                           redis://host:6379, rediss://host:6380 (TLS),",
+      "                           redis-cluster://host1:7000,host2:7001     [SLUICE_REDIS]   default: in memory",
+      "  --failure-mode MODE      what to answer while Redis is unreachable: open (admit,",
+      "                           no rate-limit headers), closed (503), local (enforce the",
+      "                           limit in this server's memory)            [SLUICE_FAILURE_MODE] default local",
       "  --help                   print this and exit",
       "");
 
@@ -57,6 +67,8 @@ final class DemoOptions {
     ENV.put("key", "SLUICE_KEY");
     ENV.put("trusted-proxies", "SLUICE_TRUSTED_PROXIES");
     ENV.put("headers", "SLUICE_HEADERS");
+    ENV.put("redis", "SLUICE_REDIS");
+    ENV.put("failure-mode", "SLUICE_FAILURE_MODE");
   }
 
   final boolean help;
@@ -70,10 +82,13 @@ final class DemoOptions {
   final String keyHeader;
   final TrustedProxies trustedProxies;
   final Set<HeaderGroup> headers;
+  /** The Redis URI as given, or null for buckets in memory. */
+  final String redis;
+  final FailureMode failureMode;
 
   private DemoOptions(boolean help, int port, String host, String limitText, Limit limit,
       String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
-      Set<HeaderGroup> headers) {
+      Set<HeaderGroup> headers, String redis, FailureMode failureMode) {
     this.help = help;
     this.port = port;
     this.host = host;
@@ -84,6 +99,8 @@ final class DemoOptions {
     this.keyHeader = keyHeader;
     this.trustedProxies = trustedProxies;
     this.headers = headers;
+    this.redis = redis;
+    this.failureMode = failureMode;
   }
 
   /**
@@ -158,8 +175,69 @@ final class DemoOptions {
     }
     Set<HeaderGroup> headers = parseHeaders(flags.getOrDefault("headers",
         "xratelimit,ietf,retry-after"));
+    String redis = flags.get("redis");
+    if (redis != null) {
+      checkRedis(redis);
+    }
+    FailureMode failureMode = parseFailureMode(flags.getOrDefault("failure-mode", "local"));
     return new DemoOptions(help, port, host, limitText, limit, keyText, key, keyHeader, trusted,
-        headers);
+        headers, redis, failureMode);
+  }
+
+  /** Checks the URI as the Redis store reads it; makes no connection. */
+  private static void checkRedis(String uri) {
+    try {
+      RedisStore.factory(uri).close(); // parses only: the client is made with the first store
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--redis: " + e.getMessage()
+          + " (e.g. redis://localhost:6379 or redis-cluster://h1:7000,h2:7001)", e);
+    }
+  }
+
+  private static FailureMode parseFailureMode(String text) {
+    switch (text.strip().toLowerCase(Locale.ROOT)) {
+      case "open":
+        return FailureMode.OPEN;
+      case "closed":
+        return FailureMode.CLOSED;
+      case "local":
+        return FailureMode.LOCAL;
+      default:
+        throw new IllegalArgumentException(
+            "--failure-mode \"" + text + "\" must be open, closed or local");
+    }
+  }
+
+  /**
+   * Where the buckets live, for people: {@code memory}, or {@code Redis at host:port} with any
+   * credentials in the URI left out.
+   */
+  String storeText() {
+    if (redis == null) {
+      return "memory";
+    }
+    int scheme = redis.indexOf("://");
+    String rest = redis.substring(scheme + 3);
+    if (redis.startsWith("redis-socket")) {
+      int query = rest.indexOf('?');
+      return "Redis at " + rest.substring(rest.lastIndexOf('@') + 1, query < 0 ? rest.length() : query);
+    }
+    int end = rest.length();
+    for (int i = 0; i < rest.length(); i++) {
+      if (rest.charAt(i) == '/' || rest.charAt(i) == '?') {
+        end = i;
+        break;
+      }
+    }
+    String hosts = rest.substring(rest.lastIndexOf('@', end - 1) + 1, end);
+    String what = redis.startsWith("redis-cluster") || redis.startsWith("rediss-cluster")
+        ? "Redis Cluster" : "Redis";
+    return what + " at " + redis.substring(0, scheme + 3) + hosts;
+  }
+
+  /** The failure mode as the flag spells it. */
+  String failureModeText() {
+    return failureMode.name().toLowerCase(Locale.ROOT);
   }
 
   /**

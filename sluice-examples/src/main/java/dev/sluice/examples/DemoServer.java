@@ -1,8 +1,19 @@
 package dev.sluice.examples;
 
+import dev.sluice.Decision;
+import dev.sluice.InMemoryStore;
+import dev.sluice.Policy;
+import dev.sluice.RateLimiter;
 import dev.sluice.Ticker;
+import dev.sluice.micrometer.SluiceMetrics;
+import dev.sluice.redis.RedisStore;
+import dev.sluice.servlet.HeaderGroup;
 import dev.sluice.servlet.RateLimitFilter;
 import dev.sluice.servlet.Rule;
+import dev.sluice.spi.StoreUnavailableException;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -12,6 +23,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -26,38 +38,62 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
 
 /**
  * The demo server: an HTTP API on embedded Jetty 12 with {@link RateLimitFilter} in front of it,
- * limits in memory, no other service needed.
+ * buckets in memory (no other service needed) or in Redis ({@code --redis}).
  *
  * <ul>
  *   <li>{@code GET /hello}: {@code 200 text/plain}, rate limited (rule {@code api}, every path
- *       except the exempt ones);</li>
+ *       except the exempt ones); {@code ?delay=MS} answers after {@code MS} milliseconds (at most
+ *       {@value #MAX_DELAY_MS}), to watch a graceful stop drain slow requests;</li>
  *   <li>{@code GET /}: a self-contained page (inline script and SVG, nothing fetched from
  *       elsewhere) showing the caller's remaining permits and a live chart of allowed and denied
  *       requests; exempt;</li>
- *   <li>{@code GET /api/status}: the caller's allowance as JSON, taking no permit; exempt.</li>
+ *   <li>{@code GET /api/status}: the caller's allowance as JSON, taking no permit; exempt;</li>
+ *   <li>{@code GET /metrics}: the limiter's meters ({@link SluiceMetrics}) in the Prometheus text
+ *       format; exempt.</li>
  * </ul>
  *
  * <p>Run {@code java -jar sluice-examples-<version>.jar --help} for the flags. On SIGTERM (or
- * Ctrl-C) Jetty stops gracefully, letting requests in flight finish for up to
- * {@value #STOP_TIMEOUT_MS} ms; the process then exits with status 0, or 1 if the stop failed.
+ * Ctrl-C) Jetty stops accepting connections and lets requests in flight finish for up to
+ * {@value #STOP_TIMEOUT_MS} ms; then the limiter and the Redis client (if any) are closed, and
+ * the process exits with status 0, or 1 if Jetty did not stop cleanly.
  */
 public final class DemoServer implements AutoCloseable {
 
   /** How long a stop waits for requests in flight. */
   static final long STOP_TIMEOUT_MS = 5_000;
 
-  /** The rule's name, shown in the IETF headers and problem bodies. */
+  /** The longest {@code /hello?delay=} accepted, well within {@link #STOP_TIMEOUT_MS}. */
+  static final long MAX_DELAY_MS = 2_000;
+
+  /** The rule's name, shown in the IETF headers and problem bodies; also the limiter's name. */
   static final String RULE = "api";
+
+  /** The Prometheus text exposition format, version 0.0.4. */
+  static final String METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  /** How often the in-memory store drops buckets that have been full for a fill time. */
+  private static final Duration CLEANER_INTERVAL = Duration.ofSeconds(1);
 
   private final DemoOptions options;
   private final Server server;
   private final RateLimitFilter filter;
+  private final RateLimiter<String> limiter;
+  /** Null when the buckets are in memory. */
+  private final RedisStore.Factory redisStores;
+  private final PrometheusMeterRegistry registry;
+  private final boolean storeAnswered;
   private final int port;
 
-  private DemoServer(DemoOptions options, Server server, RateLimitFilter filter, int port) {
+  private DemoServer(DemoOptions options, Server server, RateLimitFilter filter,
+      RateLimiter<String> limiter, RedisStore.Factory redisStores,
+      PrometheusMeterRegistry registry, boolean storeAnswered, int port) {
     this.options = options;
     this.server = server;
     this.filter = filter;
+    this.limiter = limiter;
+    this.redisStores = redisStores;
+    this.registry = registry;
+    this.storeAnswered = storeAnswered;
     this.port = port;
   }
 
@@ -101,19 +137,46 @@ public final class DemoServer implements AutoCloseable {
   }
 
   /**
-   * Starts a server with these options on this ticker (tests pass a manual one).
+   * Starts a server with these options on this ticker (tests pass a manual one; a Redis store
+   * reads Redis's clock instead, but its failure mode's local buckets use the ticker).
    *
    * @return the running server
    * @throws Exception if Jetty cannot start (for example, the port is taken)
    */
   static DemoServer start(DemoOptions options, Ticker ticker) throws Exception {
     Objects.requireNonNull(options, "options");
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    if (options.redis != null) {
+      // A Redis store cannot count its keys (size() is -1): no gauge rather than a false one.
+      registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("sluice.keys")));
+    }
+    SluiceMetrics metrics = new SluiceMetrics(registry);
+    RedisStore.Factory redisStores = options.redis == null ? null : RedisStore.factory(options.redis);
+    RateLimiter<String> limiter;
+    try {
+      limiter = RateLimiter.builder(options.limit).name(RULE)
+          .store(redisStores == null ? InMemoryStore.factory().cleaner(CLEANER_INTERVAL) : redisStores)
+          .failureMode(options.failureMode)
+          .ticker(ticker)
+          .listener(new DecisionSource.Recorder(metrics))
+          .build();
+    } catch (RuntimeException e) {
+      if (redisStores != null) {
+        redisStores.close();
+      }
+      registry.close();
+      throw e;
+    }
+    metrics.bind(limiter);
+    boolean storeAnswered = redisStores == null || answers(redisStores, options, ticker);
+
+    // The filter draws on our limiter and never closes it: stop() does, after Jetty has drained.
     RateLimitFilter filter = RateLimitFilter.builder()
         .key(options.key)
-        .rule(Rule.builder(RULE, options.limit).paths("/**").build())
-        .exempt("/", "/api/status", "/favicon.ico")
-        .headers(options.headers.toArray(new dev.sluice.servlet.HeaderGroup[0]))
-        .ticker(ticker)
+        .rule(Rule.builder(limiter).paths("/**").build())
+        .exempt("/", "/api/status", "/metrics", "/favicon.ico")
+        .headers(options.headers.toArray(new HeaderGroup[0]))
+        .rejectionHandler(DecisionSource.rejectionHandler())
         .build();
 
     Server server = new Server();
@@ -125,21 +188,58 @@ public final class DemoServer implements AutoCloseable {
     server.addConnector(connector);
 
     ServletContextHandler context = new ServletContextHandler();
-    context.addFilter(new FilterHolder(filter), "/*", EnumSet.of(DispatcherType.REQUEST));
+    EnumSet<DispatcherType> request = EnumSet.of(DispatcherType.REQUEST);
+    context.addFilter(new FilterHolder(new DecisionSource.Reset()), "/*", request);
+    context.addFilter(new FilterHolder(filter), "/*", request);
     context.addServlet(new ServletHolder(new PageServlet()), "");
     context.addServlet(new ServletHolder(new HelloServlet()), "/hello");
     context.addServlet(new ServletHolder(new StatusServlet(options, filter)), "/api/status");
+    context.addServlet(new ServletHolder(new MetricsServlet(registry)), "/metrics");
     server.setHandler(new GracefulHandler(context));
     server.setStopTimeout(STOP_TIMEOUT_MS);
     server.setStopAtShutdown(false); // our own hook stops it, then sets the exit status
     try {
       server.start();
     } catch (Exception e) {
+      try {
+        server.stop();
+      } catch (Exception stopFailed) {
+        e.addSuppressed(stopFailed);
+      }
       filter.close();
-      server.stop();
+      limiter.close();
+      if (redisStores != null) {
+        redisStores.close();
+      }
+      registry.close();
       throw e;
     }
-    return new DemoServer(options, server, filter, connector.getLocalPort());
+    return new DemoServer(options, server, filter, limiter, redisStores, registry, storeAnswered,
+        connector.getLocalPort());
+  }
+
+  /**
+   * Whether Redis answers now: one read through a store of its own on the factory's connection
+   * (the limiter's own reads are answered by its failure mode when Redis does not).
+   */
+  private static boolean answers(RedisStore.Factory redisStores, DemoOptions options,
+      Ticker ticker) {
+    try (RedisStore<String> probe = redisStores.create(RULE, Policy.of(options.limit), ticker)) {
+      probe.availablePermits("sluice-demo-probe"); // takes nothing
+      return true;
+    } catch (StoreUnavailableException e) {
+      return false;
+    }
+  }
+
+  /** The limiter behind the {@code api} rule (tests check that a stop closes it). */
+  RateLimiter<String> limiter() {
+    return limiter;
+  }
+
+  /** The Redis store factory, or null when the buckets are in memory. */
+  RedisStore.Factory redisStores() {
+    return redisStores;
   }
 
   /** The port actually bound. */
@@ -169,17 +269,31 @@ public final class DemoServer implements AutoCloseable {
       who = options.keyHeader.equals("Authorization") ? "bearer token"
           : options.keyHeader + " header";
     }
+    String store = options.redis == null
+        ? "  Buckets in memory (--redis redis://host:6379 shares them between servers)\n"
+        : "  Buckets in " + options.storeText() + "; failure mode " + options.failureModeText()
+            + (storeAnswered ? "" : " (Redis does not answer yet: the failure mode decides until it does)")
+            + "\n";
     return "Sluice demo listening on " + url + "/\n"
         + "  GET /hello is limited to " + options.limitText + " with bursts of "
         + options.limit.capacity() + " per " + who + "; headers: " + options.headersText() + "\n"
+        + store
         + "Try:\n"
         + "  curl -i" + keyFlag + " " + url + "/hello\n"
         + "  for i in $(seq " + (options.limit.capacity() + 5) + "); do curl -s -o /dev/null"
         + " -w '%{http_code} '" + keyFlag + " " + url + "/hello; done; echo\n"
+        + "  curl -s " + url + "/metrics | grep '^sluice_'\n"
         + "Open " + url + "/ to watch the bucket drain and refill. Stop with Ctrl-C.\n";
   }
 
-  /** Stops Jetty gracefully and closes the filter. */
+  /**
+   * Stops Jetty gracefully (no new connections; requests in flight finish, for up to
+   * {@value #STOP_TIMEOUT_MS} ms), then closes what decided them: the filter, the limiter (its
+   * store finishes its own calls in flight within its deadline), the Redis client, the metrics.
+   * Idempotent.
+   *
+   * @return whether Jetty stopped cleanly
+   */
   boolean stop() {
     boolean clean = true;
     try {
@@ -188,6 +302,11 @@ public final class DemoServer implements AutoCloseable {
       clean = false;
     }
     filter.close();
+    limiter.close();
+    if (redisStores != null) {
+      redisStores.close();
+    }
+    registry.close();
     return clean && server.isStopped();
   }
 
@@ -197,21 +316,49 @@ public final class DemoServer implements AutoCloseable {
   }
 
   private void stopOnSignal(PrintStream out) {
+    long start = System.nanoTime();
     boolean clean = stop();
-    out.println(clean ? "Sluice demo stopped cleanly." : "Sluice demo: Jetty did not stop cleanly.");
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    out.println(clean ? "Sluice demo stopped cleanly in " + ms + " ms."
+        : "Sluice demo: Jetty did not stop cleanly within " + STOP_TIMEOUT_MS + " ms.");
     out.flush();
     // The JVM would exit with 128+15 after SIGTERM; a clean stop is a success.
     Runtime.getRuntime().halt(clean ? 0 : 1);
   }
 
-  /** {@code GET /hello}: plain text. */
+  /** {@code GET /hello}: plain text, after {@code ?delay=MS} if asked. */
   private static final class HelloServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
 
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-      resp.setContentType("text/plain;charset=utf-8");
+      Decision.Source source = DecisionSource.current();
+      if (source != null) {
+        resp.setHeader(DecisionSource.HEADER, DecisionSource.text(source));
+      }
       resp.setHeader("Cache-Control", "no-store");
+      String delay = req.getParameter("delay");
+      if (delay != null) {
+        long ms;
+        try {
+          ms = Long.parseLong(delay);
+        } catch (NumberFormatException e) {
+          ms = -1;
+        }
+        if (ms < 0 || ms > MAX_DELAY_MS) {
+          resp.setStatus(HttpServletResponse.SC_BAD_REQUEST);
+          resp.setContentType("text/plain;charset=utf-8");
+          resp.getWriter().write("delay must be a number of milliseconds from 0 to " + MAX_DELAY_MS
+              + "\n");
+          return;
+        }
+        try {
+          Thread.sleep(ms); // a slow handler, for watching a graceful stop drain it
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      resp.setContentType("text/plain;charset=utf-8");
       resp.getWriter().write("Hello from Sluice!\n");
     }
   }
@@ -229,6 +376,7 @@ public final class DemoServer implements AutoCloseable {
 
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      // while the store is unavailable, the failure mode answers this too
       OptionalLong remaining = filter.availablePermits(req, RULE);
       String json = "{\"rule\":\"" + RULE + "\""
           + ",\"limit\":\"" + options.limitText + "\""
@@ -238,10 +386,31 @@ public final class DemoServer implements AutoCloseable {
           + ",\"keyHeader\":" + (options.keyHeader == null ? "null" : "\"" + options.keyHeader + "\"")
           + ",\"headers\":\"" + options.headersText() + "\""
           + ",\"remaining\":" + (remaining.isPresent() ? Long.toString(remaining.getAsLong()) : "null")
+          + ",\"store\":\"" + options.storeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
+          + ",\"failureMode\":\"" + options.failureModeText() + "\""
           + "}";
       resp.setContentType("application/json");
       resp.setHeader("Cache-Control", "no-store");
       resp.getOutputStream().write(json.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** {@code GET /metrics}: every meter of the registry in the Prometheus text format. */
+  private static final class MetricsServlet extends HttpServlet {
+    private static final long serialVersionUID = 1L;
+    private final transient PrometheusMeterRegistry registry;
+
+    MetricsServlet(PrometheusMeterRegistry registry) {
+      this.registry = registry;
+    }
+
+    @Override
+    protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+      resp.setContentType(METRICS_CONTENT_TYPE);
+      resp.setHeader("Cache-Control", "no-store");
+      resp.setContentLength(body.length);
+      resp.getOutputStream().write(body);
     }
   }
 

@@ -5,14 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.net.ConnectException;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -20,92 +14,14 @@ import org.junit.jupiter.api.Test;
 /**
  * The shaded jar as a separate process, started the way the README says ({@code java -jar
  * sluice-examples/target/sluice-examples-<version>.jar ...}, here on port 0), driven over HTTP,
- * then stopped with SIGTERM ({@link Process#destroy()} on Linux). Runs in the integration-test
- * phase, after the jar is built.
+ * then stopped with SIGTERM ({@link Process#destroy()} on Linux); with {@code --redis}, two of
+ * them on one real redis-server. Runs in the integration-test phase, after the jar is built.
  */
 class DemoJarIT {
 
-  private static final String LISTENING = "Sluice demo listening on ";
-
-  private static Path jar() {
-    String p = System.getProperty("demo.jar");
-    assumeTrue(p != null && Files.isRegularFile(Path.of(p)),
-        "the shaded jar (system property demo.jar) exists only after mvn package");
-    return Path.of(p);
-  }
-
-  /**
-   * A started jar. Its output goes to a file, not a pipe: {@link Process#destroy()} closes the
-   * pipes, and the lines printed while stopping must still be read.
-   */
-  private static final class Demo implements AutoCloseable {
-    final Process process;
-    final Path output;
-
-    Demo(Map<String, String> env, String... args) throws IOException {
-      List<String> cmd = new ArrayList<>(List.of(
-          Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-          jar().toString()));
-      cmd.addAll(List.of(args));
-      output = Files.createTempFile("sluice-demo-", ".log");
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(output.toFile());
-      pb.environment().keySet().removeIf(k -> k.equals("PORT") || k.startsWith("SLUICE_"));
-      pb.environment().putAll(env);
-      process = pb.start();
-    }
-
-    List<String> lines() throws IOException {
-      return Files.readAllLines(output, StandardCharsets.UTF_8);
-    }
-
-    /** Waits (bounded) for a line starting with {@code prefix}; returns the first such line. */
-    String await(String prefix) throws IOException, InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (true) {
-        boolean exited = !process.isAlive();
-        for (String line : lines()) {
-          if (line.startsWith(prefix)) {
-            return line;
-          }
-        }
-        if (exited || System.nanoTime() > deadline) {
-          throw new AssertionError("no line starting with \"" + prefix + "\"; output: " + lines());
-        }
-        process.waitFor(100, TimeUnit.MILLISECONDS);
-      }
-    }
-
-    String baseUrl() throws IOException, InterruptedException {
-      String line = await(LISTENING);
-      String url = line.substring(LISTENING.length()).strip();
-      assertThat(url).matches("http://127\\.0\\.0\\.1:[0-9]{2,5}/");
-      return url.substring(0, url.length() - 1);
-    }
-
-    int sigterm() throws InterruptedException {
-      process.destroy();
-      assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
-      return process.exitValue();
-    }
-
-    @Override
-    public void close() throws IOException {
-      Files.deleteIfExists(output);
-      if (process.isAlive()) {
-        process.destroyForcibly();
-        try {
-          process.waitFor(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }
-  }
-
   @Test
   void jar_readmeFlags_servesLimitsAndStopsCleanlyOnSigterm() throws Exception {
-    try (Demo demo = new Demo(Map.of(), "--port", "0", "--limit", "10/s", "--burst", "20")) {
+    try (DemoProcess demo = new DemoProcess(Map.of(), "--port", "0", "--limit", "10/s", "--burst", "20")) {
       String base = demo.baseUrl();
       assertThat(demo.await("  curl -i ")).isEqualTo("  curl -i " + base + "/hello");
       HttpResponse<String> hello = get(base + "/hello");
@@ -115,27 +31,35 @@ class DemoJarIT {
       assertThat(get(base + "/").body()).contains("<svg id=\"chart\"");
       // at 10/s, a 21-request burst cannot all pass unless the requests take seconds
       HttpResponse<String> refused = null;
+      int admitted = 1;
       for (int i = 0; i < 200 && refused == null; i++) {
         HttpResponse<String> r = get(base + "/hello");
         if (r.statusCode() == 429) {
           refused = r;
         } else {
           assertThat(r.statusCode()).isEqualTo(200);
+          admitted++;
         }
       }
       assertThat(refused).as("a 429 within 200 requests").isNotNull();
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
       assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
 
+      Scrape metrics = new Scrape(get(base + "/metrics").body());
+      assertThat(metrics.get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+          .isEqualTo((double) admitted);
+      assertThat(metrics.get("sluice_decisions_total", "limiter", "api", "result", "denied"))
+          .isEqualTo(1.0);
+
       assertThat(demo.sigterm()).isZero();
-      assertThat(demo.await("Sluice demo stopped")).isEqualTo("Sluice demo stopped cleanly.");
+      assertThat(demo.await("Sluice demo stopped")).matches("Sluice demo stopped cleanly in \\d+ ms\\.");
       assertThatThrownBy(() -> get(base + "/hello")).isInstanceOf(ConnectException.class);
     }
   }
 
   @Test
   void jar_environmentVariables_sameAsFlags() throws Exception {
-    try (Demo demo = new Demo(Map.of("PORT", "0", "SLUICE_LIMIT", "1/h",
+    try (DemoProcess demo = new DemoProcess(Map.of("PORT", "0", "SLUICE_LIMIT", "1/h",
         "SLUICE_KEY", "header:X-API-Key", "SLUICE_HEADERS", "ietf"))) {
       String base = demo.baseUrl();
       assertThat(get(base + "/hello").statusCode()).isEqualTo(403);
@@ -150,15 +74,82 @@ class DemoJarIT {
 
   @Test
   void jar_helpAndBadFlags_usageAndExitStatus() throws Exception {
-    try (Demo help = new Demo(Map.of(), "--help")) {
+    try (DemoProcess help = new DemoProcess(Map.of(), "--help")) {
       assertThat(help.await("Usage: ")).startsWith("Usage: java -jar");
       assertThat(help.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
       assertThat(help.process.exitValue()).isZero();
+      assertThat(String.join("\n", help.lines()))
+          .contains("  GET /metrics     Prometheus metrics")
+          .contains("  --redis URI ").contains("[SLUICE_REDIS]")
+          .contains("redis-cluster://host1:7000,host2:7001")
+          .contains("  --failure-mode MODE ").contains("[SLUICE_FAILURE_MODE] default local");
     }
-    try (Demo bad = new Demo(Map.of(), "--limit", "lots")) {
-      assertThat(bad.await("sluice-demo: ")).contains("--limit \"lots\"");
-      assertThat(bad.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(bad.process.exitValue()).isEqualTo(2);
+    String[][] bad = {
+        {"--limit \"lots\"", "--limit", "lots"},
+        {"--failure-mode \"maybe\" must be open, closed or local", "--failure-mode", "maybe"},
+        {"--redis: uri (\"localhost:6379\") must start with redis://", "--redis", "localhost:6379"},
+    };
+    for (String[] b : bad) {
+      try (DemoProcess demo = new DemoProcess(Map.of(), b[1], b[2])) {
+        assertThat(demo.await("sluice-demo: ")).contains(b[0]);
+        assertThat(demo.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(demo.process.exitValue()).isEqualTo(2);
+      }
+    }
+  }
+
+  /**
+   * Two jars on one Redis (one configured by flags, one by environment variables) share each
+   * key's bucket; with Redis killed, each follows its own failure mode; both stop cleanly.
+   */
+  @Test
+  void jar_twoProcessesOnOneRedis_shareTheLimitThenFollowTheirFailureModes() throws Exception {
+    assumeTrue(RedisServer.canStart(), "needs a redis-server on the PATH or in embedded-redis");
+    try (RedisServer redis = RedisServer.start();
+        DemoProcess a = new DemoProcess(Map.of(), "--port", "0", "--redis", redis.uri(),
+            "--limit", "1/h", "--burst", "4", "--key", "header:X-API-Key");
+        DemoProcess b = new DemoProcess(Map.of("PORT", "0", "SLUICE_REDIS", redis.uri(),
+            "SLUICE_FAILURE_MODE", "closed", "SLUICE_LIMIT", "1/h", "SLUICE_BURST", "4",
+            "SLUICE_KEY", "header:X-API-Key"))) {
+      String baseA = a.baseUrl();
+      String baseB = b.baseUrl();
+      assertThat(a.await("  Buckets in ")).isEqualTo("  Buckets in Redis at " + redis.uri()
+          + "; failure mode local");
+      assertThat(b.await("  Buckets in ")).isEqualTo("  Buckets in Redis at " + redis.uri()
+          + "; failure mode closed");
+      int admitted = 0;
+      for (int i = 0; i < 3; i++) {
+        admitted += get(baseA + "/hello", "X-API-Key", "k").statusCode() == 200 ? 1 : 0;
+        admitted += get(baseB + "/hello", "X-API-Key", "k").statusCode() == 200 ? 1 : 0;
+      }
+      assertThat(admitted).as("one burst of 4 across both processes, not 4 each").isEqualTo(4);
+      Scrape sa = new Scrape(get(baseA + "/metrics").body());
+      Scrape sb = new Scrape(get(baseB + "/metrics").body());
+      assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "allowed")
+          + sb.get("sluice_decisions_total", "limiter", "api", "result", "allowed")).isEqualTo(4.0);
+      assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "denied")
+          + sb.get("sluice_decisions_total", "limiter", "api", "result", "denied")).isEqualTo(2.0);
+
+      redis.kill();
+      HttpResponse<String> local = get(baseA + "/hello", "X-API-Key", "fresh");
+      assertThat(local.statusCode()).isEqualTo(200);
+      assertThat(local.headers().firstValue("X-RateLimit-Remaining")).hasValue("3");
+      HttpResponse<String> closed = get(baseB + "/hello", "X-API-Key", "fresh");
+      assertThat(closed.statusCode()).isEqualTo(503);
+      assertThat(closed.headers().firstValue("Retry-After")).isEmpty();
+      sa = new Scrape(get(baseA + "/metrics").body());
+      sb = new Scrape(get(baseB + "/metrics").body());
+      assertThat(sa.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", "local",
+          "result", "allowed")).isEqualTo(1.0);
+      assertThat(sa.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(1.0);
+      assertThat(sb.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", "closed",
+          "result", "denied")).isEqualTo(1.0);
+      assertThat(sb.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(1.0);
+
+      assertThat(a.sigterm()).isZero();
+      assertThat(b.sigterm()).isZero();
+      assertThat(a.await("Sluice demo stopped")).startsWith("Sluice demo stopped cleanly in ");
+      assertThat(b.await("Sluice demo stopped")).startsWith("Sluice demo stopped cleanly in ");
     }
   }
 }

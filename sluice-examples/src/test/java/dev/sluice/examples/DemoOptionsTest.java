@@ -3,6 +3,7 @@ package dev.sluice.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sluice.FailureMode;
 import dev.sluice.Limit;
 import dev.sluice.servlet.HeaderGroup;
 import java.time.Duration;
@@ -53,6 +54,51 @@ class DemoOptionsTest {
     assertThat(o.keyHeader).isNull();
     assertThat(o.trustedProxies.isEmpty()).isTrue();
     assertThat(o.headers).containsExactlyInAnyOrder(HeaderGroup.values());
+    assertThat(o.redis).isNull();
+    assertThat(o.storeText()).isEqualTo("memory");
+    assertThat(o.failureMode).isEqualTo(FailureMode.LOCAL);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "redis://localhost:6379 | Redis at redis://localhost:6379",
+      "redis://:s3cret@10.0.0.5:6380/2 | Redis at redis://10.0.0.5:6380",
+      "rediss://user:pw@cache.internal:6380?timeout=2s | Redis at rediss://cache.internal:6380",
+      "redis-cluster://h1:7000,h2:7001 | Redis Cluster at redis-cluster://h1:7000,h2:7001",
+      "rediss-cluster://pw@h1:7000,h2:7001/0 | Redis Cluster at rediss-cluster://h1:7000,h2:7001",
+      "redis-socket:///var/run/redis.sock | Redis at /var/run/redis.sock",
+  })
+  void parse_redisUris_acceptedAndShownWithoutCredentials(String uri, String shown) {
+    DemoOptions o = parse(Map.of(), "--redis", uri);
+    assertThat(o.redis).isEqualTo(uri);
+    assertThat(o.storeText()).isEqualTo(shown).doesNotContain("s3cret").doesNotContain("pw");
+  }
+
+  @Test
+  void parse_redisAndFailureMode_fromEnvironmentAndFlags() {
+    Map<String, String> env = Map.of("SLUICE_REDIS", "redis://envhost:6379",
+        "SLUICE_FAILURE_MODE", "closed");
+    DemoOptions fromEnv = parse(env);
+    assertThat(fromEnv.redis).isEqualTo("redis://envhost:6379");
+    assertThat(fromEnv.failureMode).isEqualTo(FailureMode.CLOSED);
+    assertThat(fromEnv.failureModeText()).isEqualTo("closed");
+    DemoOptions flags = parse(env, "--redis=redis-cluster://a:7000", "--failure-mode", "OPEN");
+    assertThat(flags.redis).isEqualTo("redis-cluster://a:7000");
+    assertThat(flags.failureMode).isEqualTo(FailureMode.OPEN);
+    assertThat(parse(Map.of(), "--failure-mode", "local").failureMode).isEqualTo(FailureMode.LOCAL);
+  }
+
+  @Test
+  void parse_badRedisOrFailureMode_refusedWithTheFlagNamed() {
+    assertThatThrownBy(() -> parse(Map.of(), "--failure-mode", "maybe"))
+        .hasMessage("--failure-mode \"maybe\" must be open, closed or local");
+    assertThatThrownBy(() -> parse(Map.of(), "--redis", "localhost:6379"))
+        .hasMessageStartingWith("--redis: uri (\"localhost:6379\") must start with redis://")
+        .hasMessageEndingWith("(e.g. redis://localhost:6379 or redis-cluster://h1:7000,h2:7001)");
+    assertThatThrownBy(() -> parse(Map.of(), "--redis", "http://localhost:6379"))
+        .hasMessageStartingWith("--redis: uri (\"http://localhost:6379\") is not a valid Redis URI");
+    assertThatThrownBy(() -> parse(Map.of(), "--redis", "redis-cluster://h1:7000,,h2:7001"))
+        .hasMessageContaining("empty host");
   }
 
   @Test

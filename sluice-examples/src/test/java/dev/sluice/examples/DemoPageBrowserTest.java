@@ -29,8 +29,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The demo page in Debian's headless Chromium, driven by Selenium through
  * {@code /usr/bin/chromedriver} (named explicitly, so Selenium Manager never downloads a
  * browser or driver). Loads {@code /}, fires requests, and watches the remaining count and the
- * chart change. Runs in the {@code browser} Maven profile (on where {@code /usr/bin/chromedriver}
- * exists). {@code -Ddemo.screenshot=<file>} chooses where the screenshot goes (default
+ * chart change. Runs only in the {@code browser} Maven profile ({@code -Pbrowser}).
+ * {@code -Ddemo.screenshot=<file>} chooses where the screenshot goes (default
  * {@code target/demo-page.png}).
  */
 @Tag("browser")
@@ -99,7 +99,8 @@ class DemoPageBrowserTest {
       driver.get(demo.baseUrl() + "/");
       await("remaining shows the full bucket", d -> text("remaining").equals("5"));
       assertThat(text("capacity")).isEqualTo("5");
-      assertThat(text("config")).contains("GET /hello allows 1/m with bursts of 5 per client IP");
+      assertThat(text("config")).contains("GET /hello allows 1/m with bursts of 5 per client IP")
+          .endsWith("Buckets in memory.");
       assertThat(count("#bars rect")).isZero();
 
       for (int i = 0; i < 3; i++) {
@@ -118,9 +119,11 @@ class DemoPageBrowserTest {
           d -> text("allowed").equals("5") && text("denied").equals("2"));
       await("remaining 0", d -> text("remaining").equals("0"));
       await("red bars", d -> count("#bars rect.no") > 0);
-      assertThat(text("last")).startsWith("Last: 429 — retry after ");
+      assertThat(text("last")).startsWith("Last: 429 — retry after ")
+          .endsWith(" s (decided by: the store)");
       assertThat(text("headers")).contains("X-RateLimit-Remaining: 0")
           .contains("RateLimit-Policy: \"api\";q=5;w=300")
+          .contains("Sluice-Decision-Source: store")
           .contains("\"type\":\"https://iana.org/assignments/http-problem-types#quota-exceeded\"");
       assertThat(driver.findElement(By.id("line")).getAttribute("points")).isNotBlank();
     }

@@ -38,7 +38,9 @@ class DemoServerTest {
     try (DemoServer demo = start(ticker, "--port", "0", "--limit", "10/s", "--burst", "20")) {
       String base = demo.baseUrl();
       assertThat(demo.banner()).startsWith("Sluice demo listening on " + base + "/\n")
+          .contains("\n  Buckets in memory (--redis redis://host:6379 shares them between servers)\n")
           .contains("curl -i " + base + "/hello")
+          .contains("curl -s " + base + "/metrics | grep '^sluice_'")
           .contains("for i in $(seq 25); do curl -s -o /dev/null -w '%{http_code} ' " + base
               + "/hello; done; echo");
 
@@ -51,7 +53,8 @@ class DemoServerTest {
 
       assertThat(get(base + "/api/status").body()).isEqualTo("{\"rule\":\"api\",\"limit\":\"10/s\","
           + "\"capacity\":20,\"fillSeconds\":2.0,\"key\":\"ip\",\"keyHeader\":null,"
-          + "\"headers\":\"xratelimit,ietf,retry-after\",\"remaining\":20}");
+          + "\"headers\":\"xratelimit,ietf,retry-after\",\"remaining\":20,\"store\":\"memory\","
+          + "\"failureMode\":\"local\"}");
 
       HttpResponse<String> hello = get(base + "/hello");
       assertThat(hello.statusCode()).isEqualTo(200);
@@ -61,6 +64,7 @@ class DemoServerTest {
       assertThat(hello.headers().firstValue("X-RateLimit-Remaining")).hasValue("19");
       assertThat(hello.headers().firstValue("RateLimit-Policy")).hasValue("\"api\";q=20;w=2");
       assertThat(hello.headers().firstValue("RateLimit")).hasValue("\"api\";r=19;t=1");
+      assertThat(hello.headers().firstValue("Sluice-Decision-Source")).hasValue("store");
 
       for (int i = 0; i < 19; i++) {
         assertThat(get(base + "/hello").statusCode()).isEqualTo(200);
@@ -70,6 +74,7 @@ class DemoServerTest {
       assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
       assertThat(refused.body()).contains("\"violated-policies\":[\"api\"]");
+      assertThat(refused.headers().firstValue("Sluice-Decision-Source")).hasValue("store");
       // the status endpoint reads without taking: twice the same
       assertThat(get(base + "/api/status").body()).contains("\"remaining\":0");
       assertThat(get(base + "/api/status").body()).contains("\"remaining\":0");
@@ -114,6 +119,23 @@ class DemoServerTest {
       assertThat(get(base + "/hello", "X-Forwarded-For", "203.0.113.8").statusCode()).isEqualTo(200);
       assertThat(get(base + "/api/status", "X-Forwarded-For", "203.0.113.9").body())
           .contains("\"remaining\":1");
+    }
+  }
+
+  @Test
+  void helloDelay_outOfRange_400AndInRange_200() throws Exception {
+    try (DemoServer demo = start(new ManualTicker(), "--port", "0", "--limit", "100/s")) {
+      String base = demo.baseUrl();
+      for (String bad : new String[] {"-1", "2001", "soon", ""}) {
+        HttpResponse<String> r = get(base + "/hello?delay=" + bad);
+        assertThat(r.statusCode()).as(bad).isEqualTo(400);
+        assertThat(r.body()).isEqualTo("delay must be a number of milliseconds from 0 to 2000\n");
+      }
+      HttpResponse<String> ok = get(base + "/hello?delay=10");
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(ok.body()).isEqualTo("Hello from Sluice!\n");
+      assertThat(ok.headers().firstValue("X-RateLimit-Remaining")).as("each took a permit")
+          .hasValue("95");
     }
   }
 }
