@@ -49,7 +49,8 @@ final class DecisionSource {
     }
 
     @Override
-    public void onDecision(String limiter, boolean allowed, Decision.Source source, long latencyNanos) {
+    public void onDecision(
+        String limiter, boolean allowed, Decision.Source source, long latencyNanos) {
       CURRENT.set(source);
       next.onDecision(limiter, allowed, source, latencyNanos);
     }

@@ -220,7 +220,8 @@ final class DemoOptions {
     String rest = redis.substring(scheme + 3);
     if (redis.startsWith("redis-socket")) {
       int query = rest.indexOf('?');
-      return "Redis at " + rest.substring(rest.lastIndexOf('@') + 1, query < 0 ? rest.length() : query);
+      String path = rest.substring(rest.lastIndexOf('@') + 1, query < 0 ? rest.length() : query);
+      return "Redis at " + path;
     }
     int end = rest.length();
     for (int i = 0; i < rest.length(); i++) {

@@ -98,7 +98,7 @@ public final class DemoServer implements AutoCloseable {
   }
 
   /**
-   * Starts the demo server, prints its URL and two {@code curl} commands to try, and serves until
+   * Starts the demo server, prints its URL and three {@code curl} commands to try, and serves until
    * the process is stopped.
    *
    * @param args the flags; {@code --help} lists them
@@ -151,11 +151,13 @@ public final class DemoServer implements AutoCloseable {
       registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("sluice.keys")));
     }
     SluiceMetrics metrics = new SluiceMetrics(registry);
-    RedisStore.Factory redisStores = options.redis == null ? null : RedisStore.factory(options.redis);
+    RedisStore.Factory redisStores =
+        options.redis == null ? null : RedisStore.factory(options.redis);
     RateLimiter<String> limiter;
     try {
       limiter = RateLimiter.builder(options.limit).name(RULE)
-          .store(redisStores == null ? InMemoryStore.factory().cleaner(CLEANER_INTERVAL) : redisStores)
+          .store(redisStores != null ? redisStores
+              : InMemoryStore.factory().cleaner(CLEANER_INTERVAL))
           .failureMode(options.failureMode)
           .ticker(ticker)
           .listener(new DecisionSource.Recorder(metrics))
@@ -272,7 +274,8 @@ public final class DemoServer implements AutoCloseable {
     String store = options.redis == null
         ? "  Buckets in memory (--redis redis://host:6379 shares them between servers)\n"
         : "  Buckets in " + options.storeText() + "; failure mode " + options.failureModeText()
-            + (storeAnswered ? "" : " (Redis does not answer yet: the failure mode decides until it does)")
+            + (storeAnswered ? ""
+                : " (Redis does not answer yet: the failure mode decides until it does)")
             + "\n";
     return "Sluice demo listening on " + url + "/\n"
         + "  GET /hello is limited to " + options.limitText + " with bursts of "
