@@ -20,7 +20,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
@@ -69,8 +68,9 @@ class DemoShutdownIT {
   }
 
   private static String round(int round, String redis) throws Exception {
+    // each slow client its own bucket (never empty at 2.5/s), the fast ones one between them
     List<String> args = new ArrayList<>(List.of("--port", "0", "--limit", "500/s", "--burst",
-        "500"));
+        "500", "--key", "header:X-Client"));
     if (redis != null) {
       args.addAll(List.of("--redis", redis, "--failure-mode", "closed"));
     }
@@ -78,7 +78,6 @@ class DemoShutdownIT {
       String base = demo.baseUrl();
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
-      AtomicInteger inFlight = new AtomicInteger();
       AtomicLong sigtermAt = new AtomicLong();
       Queue<Sample> samples = new ConcurrentLinkedQueue<>();
       CountDownLatch warm = new CountDownLatch(SLOW_CLIENTS);
@@ -86,10 +85,13 @@ class DemoShutdownIT {
       for (int c = 0; c < SLOW_CLIENTS + FAST_CLIENTS; c++) {
         boolean slow = c < SLOW_CLIENTS;
         URI uri = URI.create(base + (slow ? "/hello?delay=" + SLOW_MS : "/hello"));
+        String key = slow ? "slow-" + c : "fast";
+        long stagger = slow ? TimeUnit.MILLISECONDS.toNanos((long) SLOW_MS * c / SLOW_CLIENTS) : 0;
         clients.execute(() -> {
+          LockSupport.parkNanos(stagger); // slow requests in flight at every phase
           int done = 0;
           while (true) {
-            Sample s = send(client, uri, slow, inFlight);
+            Sample s = send(client, uri, key, slow);
             samples.add(s);
             if (++done == 2 && slow) {
               warm.countDown();
@@ -104,16 +106,21 @@ class DemoShutdownIT {
           }
         });
       }
-      assertThat(warm.await(60, TimeUnit.SECONDS)).as("load running").isTrue();
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300)); // mid-load, not at its start
-
-      int inFlightAtSigterm = inFlight.get();
-      long t0 = System.nanoTime();
-      sigtermAt.set(t0);
-      demo.process.destroy(); // SIGTERM
-      boolean exited = demo.process.waitFor(DemoServer.STOP_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
-      long exitNanos = System.nanoTime() - t0;
-      clients.shutdown();
+      long t0;
+      boolean exited;
+      long exitNanos;
+      try {
+        assertThat(warm.await(60, TimeUnit.SECONDS)).as("load running").isTrue();
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300)); // mid-load, not at its start
+        t0 = System.nanoTime();
+        sigtermAt.set(t0);
+        demo.process.destroy(); // SIGTERM
+        exited = demo.process.waitFor(DemoServer.STOP_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
+        exitNanos = System.nanoTime() - t0;
+      } finally {
+        sigtermAt.compareAndSet(0, System.nanoTime()); // on failure too, the clients wind down
+        clients.shutdown();
+      }
       assertThat(clients.awaitTermination(HUNG.toSeconds() + 30, TimeUnit.SECONDS))
           .as("every client thread ended: none hung").isTrue();
 
@@ -123,12 +130,16 @@ class DemoShutdownIT {
       assertThat(stopped).matches("Sluice demo stopped cleanly in \\d+ ms\\.");
 
       Map<Kind, Integer> counts = new EnumMap<>(Kind.class);
+      int inFlightAtSigterm = 0;
       int drained = 0;
       long maxDrainedMs = 0;
       long lastAnswerMs = 0;
       List<Sample> bad = new ArrayList<>();
       for (Sample s : samples) {
         counts.merge(s.kind, 1, Integer::sum);
+        if (s.start - t0 < 0 && s.end - t0 > 0) {
+          inFlightAtSigterm++;
+        }
         boolean answered = s.kind == Kind.OK_200 || s.kind == Kind.LIMITED_429;
         if (s.kind == Kind.OTHER_STATUS || s.kind == Kind.HUNG || s.kind == Kind.BROKEN
             || (s.kind == Kind.REFUSED_AT_CONNECT && s.end - t0 < 0)
@@ -150,21 +161,23 @@ class DemoShutdownIT {
       long slowDrained = samples.stream().filter(s -> s.slow && s.kind == Kind.OK_200
           && s.start - t0 < 0 && s.end - t0 > 0).count();
       assertThat(slowDrained).as("slow requests in flight at SIGTERM completed").isPositive();
+      assertThat(samples.stream().filter(s -> s.slow && s.kind == Kind.LIMITED_429))
+          .as("a slow client's own bucket never runs dry").isEmpty();
       assertThat(counts.getOrDefault(Kind.REFUSED_AT_CONNECT, 0))
           .as("every client ends refused at connect").isEqualTo(SLOW_CLIENTS + FAST_CLIENTS);
 
       return String.format("round %d (%s): %d requests; in flight at SIGTERM %d, answered after"
               + " it %d (slow %d, last %d ms after SIGTERM); %s; process exit %d ms after SIGTERM"
               + " (%s)",
-          round, redis == null ? "memory" : "Redis", samples.size(), inFlightAtSigterm, drained, slowDrained, lastAnswerMs, counts,
+          round, redis == null ? "memory" : "Redis", samples.size(), inFlightAtSigterm, drained,
+          slowDrained, lastAnswerMs, counts,
           exitNanos / 1_000_000, stopped);
     }
   }
 
-  private static Sample send(HttpClient client, URI uri, boolean slow, AtomicInteger inFlight) {
-    HttpRequest request = HttpRequest.newBuilder(uri).timeout(HUNG).build();
+  private static Sample send(HttpClient client, URI uri, String key, boolean slow) {
+    HttpRequest request = HttpRequest.newBuilder(uri).header("X-Client", key).timeout(HUNG).build();
     long start = System.nanoTime();
-    inFlight.incrementAndGet();
     try {
       HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
       long end = System.nanoTime();
@@ -192,8 +205,6 @@ class DemoShutdownIT {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Sample(Kind.BROKEN, slow, start, System.nanoTime(), e.toString());
-    } finally {
-      inFlight.decrementAndGet();
     }
   }
 }
