@@ -54,18 +54,22 @@ public final class SluiceMetrics implements RateLimitListener {
   }
 
   /**
-   * Registers the meters a limiter keeps itself: {@code sluice.keys} and
-   * {@code sluice.evictions}. The registry holds the limiter weakly, as Micrometer gauges do.
+   * Registers the meters a limiter keeps itself: {@code sluice.keys} (only if its store can
+   * count keys: a Redis store cannot) and {@code sluice.evictions}. The registry holds the
+   * limiter weakly, as Micrometer gauges do.
    *
    * @param limiter the limiter, registered with this listener
    * @return this
    */
   public SluiceMetrics bind(RateLimiter<?> limiter) {
     Objects.requireNonNull(limiter, "limiter");
-    Gauge.builder("sluice.keys", limiter, l -> l.size())
-        .description("Keys whose buckets the limiter holds")
-        .tag("limiter", limiter.name())
-        .register(registry);
+    if (limiter.size() >= 0) {
+      // a store that cannot count its keys (Redis) reports -1: no gauge rather than a false one
+      Gauge.builder("sluice.keys", limiter, l -> l.size())
+          .description("Keys whose buckets the limiter holds")
+          .tag("limiter", limiter.name())
+          .register(registry);
+    }
     FunctionCounter.builder("sluice.evictions", limiter, l -> l.evictions())
         .description("Buckets evicted before they were full")
         .tag("limiter", limiter.name())

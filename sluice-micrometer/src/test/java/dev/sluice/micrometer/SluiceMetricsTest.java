@@ -90,12 +90,32 @@ class SluiceMetricsTest {
     }
   }
 
+  @Test
+  void bind_storeThatCannotCountKeys_registersNoKeysGauge() {
+    RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
+        .name("uncounted").ticker(ticker).listener(metrics)
+        .store(new FlakyStoreFactory(new AtomicBoolean(), -1)).build();
+    metrics.bind(limiter);
+    limiter.decide("k", 1);
+    assertThat(registry.find("sluice.keys").tag("limiter", "uncounted").gauge()).isNull();
+    assertThat(registry.find("sluice.evictions").tag("limiter", "uncounted").functionCounter())
+        .isNotNull();
+    assertThat(count("sluice.decisions", "limiter", "uncounted", "result", "allowed")).isEqualTo(1);
+  }
+
   /** A real in-memory store behind a switch that makes it fail like an unreachable backend. */
   private static final class FlakyStoreFactory implements RateStoreFactory {
     private final AtomicBoolean down;
+    private final long size;
 
     FlakyStoreFactory(AtomicBoolean down) {
+      this(down, 0);
+    }
+
+    /** {@code size} -1 makes the store report that it cannot count its keys. */
+    FlakyStoreFactory(AtomicBoolean down, long size) {
       this.down = down;
+      this.size = size;
     }
 
     @Override
@@ -117,7 +137,7 @@ class SluiceMetricsTest {
 
         @Override
         public long size() {
-          return real.size();
+          return size < 0 ? size : real.size();
         }
 
         @Override
