@@ -62,7 +62,11 @@ public final class RateLimiter<K> implements AutoCloseable {
       case CLOSED:
         return Decision.failedClosed();
       default:
-        return local().decide(key, permits).asLocalFallback();
+        try {
+          return local().decide(key, permits).asLocalFallback();
+        } catch (StoreUnavailableException closedMeanwhile) {
+          return afterClose();
+        }
     }
   }
 
@@ -77,6 +81,10 @@ public final class RateLimiter<K> implements AutoCloseable {
       synchronized (this) {
         local = localFallback;
         if (local == null) {
+          if (closed) {
+            // close() has run (under this lock): never create a store nobody will close
+            throw new StoreUnavailableException("limiter " + name + " is closed");
+          }
           local = InMemoryStore.factory().create(name, policy, ticker);
           localFallback = local;
         }
@@ -235,7 +243,11 @@ public final class RateLimiter<K> implements AutoCloseable {
         return store.availablePermits(key);
       } catch (StoreUnavailableException e) {
         if (failureMode == FailureMode.LOCAL) {
-          return local().availablePermits(key);
+          try {
+            return local().availablePermits(key);
+          } catch (StoreUnavailableException closedMeanwhile) {
+            return 0;
+          }
         }
       }
     }
@@ -298,7 +310,10 @@ public final class RateLimiter<K> implements AutoCloseable {
   public void close() {
     closed = true;
     store.close();
-    RateStore<K> local = localFallback;
+    RateStore<K> local;
+    synchronized (this) {
+      local = localFallback;
+    }
     if (local != null) {
       local.close();
     }

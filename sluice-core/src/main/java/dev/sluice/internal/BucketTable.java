@@ -40,7 +40,14 @@ import java.util.function.BooleanSupplier;
  *   <li>A request for a key with no bucket decides on a private new holder first and publishes it
  *       with {@code putIfAbsent}, so a new bucket is never visible before its first decision is in
  *       it (nothing can retire it in between). If it lost the race to another new holder, its
- *       decision is discarded and made again on the winner.</li>
+ *       decision is discarded and made again on the winner. Known gap (found by review, not
+ *       reproduced): if the thread stalls between its lookup and its {@code putIfAbsent} for
+ *       longer than a whole life of another bucket for the same key (created, drained, refilled,
+ *       then retired), its published holder does not carry that history, and the key can get up
+ *       to that one request's permits twice. Publishing first and deciding after closes the gap
+ *       but lets a holder created at one thread's reading be used at another's, which Lincheck
+ *       rejects as not linearizable; the fix (re-check the retirement floor after publishing,
+ *       and retire the holder untouched if it moved) is left for later.</li>
  *   <li>New buckets are created at {@code max(now, latest reading at which a holder was retired)},
  *       so a bucket dropped as full at {@code t} cannot come back fuller than it was at {@code t}
  *       when a request carrying an earlier reading (a stale thread, a ticker that went back)

@@ -13,13 +13,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * <h2>Mapping Redis time to this node's clock</h2>
  * The script ran at some instant between sending the command ({@code sent}, read from
  * {@link System#nanoTime()} just before) and receiving the reply. Redis's {@code TIME} truncates
- * to the microsecond, so the true wait from the script's run is at least {@code w - 1 µs}, and
- * from {@code sent} at least that too. An entry is therefore valid until
- * {@code sent + w - 1 µs - w/1000}: the last term allows this node's clock to run up to 1,000
+ * to the microsecond and {@code w} is rounded up to the microsecond, so the true wait from the
+ * script's run is at least {@code w - 2 µs}, and from {@code sent} at least that too. An entry is
+ * therefore valid until {@code sent + w - 2 µs - w/1000}: the last term allows this node's clock to run up to 1,000
  * ppm slower than Redis's (NTP keeps clocks within 500 ppm; twice that is the margin). Using the
  * receipt time instead would be wrong: by then Redis's clock has moved on by the round trip,
  * and the cache would refuse requests that Redis would admit. So a cached refusal never refuses
- * what Redis would have admitted, and it ends at most {@code w/1000 + 1 µs} plus the round trip
+ * what Redis would have admitted, and it ends at most {@code w/1000 + 2 µs} plus the round trip
  * before Redis would admit.
  *
  * <p>The clock is the store's: {@link System#nanoTime()}, or in tests the same ticker the script
@@ -102,7 +102,7 @@ final class DenyCache<K> {
    */
   void remember(K key, long permits, Decision refusal, long[] spans, long sent, long received) {
     long w = refusal.retryAfterNanos();
-    long until = sent + w - 1_000 - w / 1_000;
+    long until = sent + w - 2_000 - w / 1_000;
     if (w < 0 || until - received <= 0) {
       return;
     }
