@@ -4,6 +4,7 @@ import dev.sluice.Decision;
 import java.util.Iterator;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
@@ -40,14 +41,12 @@ import java.util.function.BooleanSupplier;
  *   <li>A request for a key with no bucket decides on a private new holder first and publishes it
  *       with {@code putIfAbsent}, so a new bucket is never visible before its first decision is in
  *       it (nothing can retire it in between). If it lost the race to another new holder, its
- *       decision is discarded and made again on the winner. Known gap (found by review, not
- *       reproduced): if the thread stalls between its lookup and its {@code putIfAbsent} for
- *       longer than a whole life of another bucket for the same key (created, drained, refilled,
- *       then retired), its published holder does not carry that history, and the key can get up
- *       to that one request's permits twice. Publishing first and deciding after closes the gap
- *       but lets a holder created at one thread's reading be used at another's, which Lincheck
- *       rejects as not linearizable; the fix (re-check the retirement floor after publishing,
- *       and retire the holder untouched if it moved) is left for later.</li>
+ *       decision is discarded and made again on the winner. If a bucket of the key's stripe was
+ *       removed between the lookup and the publication (a whole life of another bucket of the
+ *       same key may fit in there, if the thread stalled), the published holder is taken back
+ *       untouched and the decision made again, so no decision misses a bucket's history. Only if
+ *       another request has already decided on the published holder in that instant is it kept
+ *       (a second race inside the first; not reproduced).</li>
  *   <li>New buckets are created at {@code max(now, latest reading at which a holder was retired)},
  *       so a bucket dropped as full at {@code t} cannot come back fuller than it was at {@code t}
  *       when a request carrying an earlier reading (a stale thread, a ticker that went back)
@@ -93,8 +92,20 @@ public final class BucketTable<K> {
   private static final int RACED = 1;
   private static final int NO_ROOM = 2;
 
+  /** Stripes of {@link #removals}: a power of two. */
+  static final int REMOVAL_STRIPES = 1024;
+
   private final Engine engine;
   private final long maxKeys;
+  /**
+   * Per stripe of keys, a count of removals from the map, raised just before each removal. A new
+   * key's request reads its stripe before looking the key up and again after publishing its
+   * privately decided holder: a change means a bucket of (possibly) the same key was removed in
+   * between, whose history the private decision did not see, so the holder is taken back.
+   */
+  private final AtomicLongArray removals = new AtomicLongArray(REMOVAL_STRIPES);
+  /** Tests only: runs between a new key's private decision and its publication. */
+  Runnable beforePlace;
   private final ConcurrentHashMap<K, Holder> map;
   private final AtomicLong slots = new AtomicLong();
   private final AtomicLong evictions = new AtomicLong();
@@ -155,6 +166,7 @@ public final class BucketTable<K> {
 
   private boolean tryAcquireSlow(K key, long now, long permits) {
     for (;;) {
+      long removed = removals.get(stripe(key));
       Holder h = map.get(key);
       if (h != null) {
         int r = engine.acquire(h, now, permits);
@@ -166,7 +178,7 @@ public final class BucketTable<K> {
       }
       Holder fresh = engine.newHolder(floor(now));
       int r = engine.acquire(fresh, now, permits);
-      int placed = place(key, fresh, now);
+      int placed = place(key, fresh, now, removed);
       if (placed == PLACED) {
         return r == Engine.ACQUIRED;
       }
@@ -202,6 +214,7 @@ public final class BucketTable<K> {
 
   private Decision decideSlow(K key, long now, long permits) {
     for (;;) {
+      long removed = removals.get(stripe(key));
       Holder h = map.get(key);
       if (h != null) {
         Decision d = engine.decideOrNull(h, now, permits);
@@ -213,7 +226,7 @@ public final class BucketTable<K> {
       }
       Holder fresh = engine.newHolder(floor(now));
       Decision d = engine.decideOrNull(fresh, now, permits);
-      int placed = place(key, fresh, now);
+      int placed = place(key, fresh, now, removed);
       if (placed == PLACED) {
         return d;
       }
@@ -333,16 +346,29 @@ public final class BucketTable<K> {
   }
 
   /** Publishes a new key's private holder, whose first decision is already in it. */
-  private int place(K key, Holder fresh, long now) {
+  private int place(K key, Holder fresh, long now, long removed) {
+    Runnable hook = beforePlace;
+    if (hook != null) {
+      hook.run();
+    }
     if (engine.isFull(fresh, now)) {
       return PLACED; // refused and still full: a full bucket is no bucket, keep nothing
     }
+    long bits = fresh.bits;
+    long[] multi = fresh.multi;
     boolean free = takeFreeSlot();
     if (!free && !makeRoom(now)) {
       return NO_ROOM;
     }
     if (map.putIfAbsent(key, fresh) != null) {
       slots.decrementAndGet();
+      return RACED;
+    }
+    if (removals.get(stripe(key)) != removed && takeBack(fresh, bits, multi)) {
+      // a bucket of this stripe was removed since the lookup: it may have been this key's, lived
+      // and retired after the private decision; that decision is void, the caller decides again
+      // (on a holder created no earlier than that retirement)
+      unmap(key, fresh, false);
       return RACED;
     }
     if (free && sweepLock.tryLock()) {
@@ -496,7 +522,20 @@ public final class BucketTable<K> {
   }
 
   /** Removes {@code key} if still mapped to {@code h}; gives its slot back unless kept. */
+  /** Retires a just-published holder if nobody has decided on it yet. */
+  private static boolean takeBack(Holder h, long bits, long[] multi) {
+    return multi != null
+        ? Holder.MULTI.compareAndSet(h, multi, Holder.RETIRED_MULTI)
+        : Holder.BITS.compareAndSet(h, bits, Holder.RETIRED_BITS);
+  }
+
+  private static int stripe(Object key) {
+    int h = key.hashCode();
+    return (h ^ (h >>> 16)) & (REMOVAL_STRIPES - 1);
+  }
+
   private boolean unmap(K key, Holder h, boolean keepSlot) {
+    removals.incrementAndGet(stripe(key)); // before the removal: see removals
     if (map.remove(key, h)) {
       if (!keepSlot) {
         slots.decrementAndGet();
