@@ -3,26 +3,21 @@ package dev.sluice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sluice.spi.RateStore;
-import dev.sluice.spi.RateStoreFactory;
-import dev.sluice.spi.StoreUnavailableException;
-import java.util.concurrent.CompletableFuture;
+import dev.sluice.spi.contract.SwitchableStoreFactory;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** What the limiter answers when its store cannot, and after close(). */
 class FailureModeTest {
 
   private final ManualTicker ticker = new ManualTicker(Long.MAX_VALUE - 5);
-  private final AtomicBoolean down = new AtomicBoolean();
-  private final AtomicInteger storeCalls = new AtomicInteger();
+  private final SwitchableStoreFactory stores = SwitchableStoreFactory.create().withBugOn("boom");
+  private final AtomicBoolean down = stores.down();
 
   private RateLimiter<String> limiter(FailureMode mode) {
     return RateLimiter.builder(Limit.perSecond(3)).ticker(ticker).failureMode(mode)
-        .store(new SwitchableStoreFactory()).build();
+        .store(stores).build();
   }
 
   @Test
@@ -89,61 +84,16 @@ class FailureModeTest {
       assertThat(limiter.decide("k", 1).source()).isEqualTo(Decision.Source.STORE);
       limiter.close();
       limiter.close();
-      int calls = storeCalls.get();
+      int calls = stores.calls();
       Decision d = limiter.decide("k", 1);
       Decision async = limiter.decideAsync("k", 1).toCompletableFuture().join();
       boolean bool = limiter.tryAcquire("k");
-      assertThat(storeCalls.get()).as(mode.name()).isEqualTo(calls);
+      assertThat(stores.calls()).as(mode.name()).isEqualTo(calls);
       Decision.Source expected = mode == FailureMode.OPEN
           ? Decision.Source.FAILURE_OPEN : Decision.Source.FAILURE_CLOSED;
       assertThat(d.source()).as(mode.name()).isEqualTo(expected);
       assertThat(async.source()).as(mode.name()).isEqualTo(expected);
       assertThat(bool).as(mode.name()).isEqualTo(mode == FailureMode.OPEN);
-    }
-  }
-
-  /** The real in-memory store behind a switch that makes it fail like an unreachable backend. */
-  private final class SwitchableStoreFactory implements RateStoreFactory {
-    @Override
-    public <K> RateStore<K> create(String name, Policy policy, Ticker t) {
-      RateStore<K> real = InMemoryStore.factory().create(name, policy, t);
-      return new RateStore<>() {
-        @Override
-        public Decision decide(K key, long permits) {
-          storeCalls.incrementAndGet();
-          if (down.get()) {
-            throw new StoreUnavailableException("backend down");
-          }
-          return real.decide(key, permits);
-        }
-
-        @Override
-        public CompletionStage<Decision> decideAsync(K key, long permits) {
-          storeCalls.incrementAndGet();
-          if ("boom".equals(key)) {
-            return CompletableFuture.failedFuture(new IllegalStateException("a bug, not an outage"));
-          }
-          if (down.get()) {
-            return CompletableFuture.failedFuture(new StoreUnavailableException("timeout"));
-          }
-          return CompletableFuture.completedFuture(real.decide(key, permits));
-        }
-
-        @Override
-        public long availablePermits(K key) {
-          return real.availablePermits(key);
-        }
-
-        @Override
-        public long size() {
-          return real.size();
-        }
-
-        @Override
-        public void close() {
-          real.close();
-        }
-      };
     }
   }
 }

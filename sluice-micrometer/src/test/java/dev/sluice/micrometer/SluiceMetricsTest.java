@@ -4,18 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.Decision;
 import dev.sluice.FailureMode;
-import dev.sluice.InMemoryStore;
 import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
-import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
-import dev.sluice.Ticker;
-import dev.sluice.spi.RateStore;
-import dev.sluice.spi.RateStoreFactory;
-import dev.sluice.spi.StoreUnavailableException;
+import dev.sluice.spi.contract.SwitchableStoreFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 class SluiceMetricsTest {
@@ -63,15 +57,16 @@ class SluiceMetricsTest {
   @Test
   void storeDown_eachFailureMode_countedAsBackendErrorAndFailureModeDecision() {
     for (FailureMode mode : FailureMode.values()) {
-      AtomicBoolean down = new AtomicBoolean(true);
+      SwitchableStoreFactory stores = SwitchableStoreFactory.create();
+      stores.down().set(true);
       String name = "m-" + mode.name().toLowerCase(java.util.Locale.ROOT);
       RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
           .name(name).ticker(ticker).failureMode(mode).listener(metrics)
-          .store(new FlakyStoreFactory(down)).build();
+          .store(stores).build();
       for (int i = 0; i < 5; i++) {
         limiter.decide("k", 1);
       }
-      down.set(false);
+      stores.down().set(false);
       limiter.decide("k", 1);
 
       String tag = mode.name().toLowerCase(java.util.Locale.ROOT);
@@ -94,57 +89,12 @@ class SluiceMetricsTest {
   void bind_storeThatCannotCountKeys_registersNoKeysGauge() {
     RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
         .name("uncounted").ticker(ticker).listener(metrics)
-        .store(new FlakyStoreFactory(new AtomicBoolean(), -1)).build();
+        .store(SwitchableStoreFactory.create().uncounted()).build();
     metrics.bind(limiter);
     limiter.decide("k", 1);
     assertThat(registry.find("sluice.keys").tag("limiter", "uncounted").gauge()).isNull();
     assertThat(registry.find("sluice.evictions").tag("limiter", "uncounted").functionCounter())
         .isNotNull();
     assertThat(count("sluice.decisions", "limiter", "uncounted", "result", "allowed")).isEqualTo(1);
-  }
-
-  /** A real in-memory store behind a switch that makes it fail like an unreachable backend. */
-  private static final class FlakyStoreFactory implements RateStoreFactory {
-    private final AtomicBoolean down;
-    private final long size;
-
-    FlakyStoreFactory(AtomicBoolean down) {
-      this(down, 0);
-    }
-
-    /** {@code size} -1 makes the store report that it cannot count its keys. */
-    FlakyStoreFactory(AtomicBoolean down, long size) {
-      this.down = down;
-      this.size = size;
-    }
-
-    @Override
-    public <K> RateStore<K> create(String name, Policy policy, Ticker ticker) {
-      RateStore<K> real = InMemoryStore.factory().create(name, policy, ticker);
-      return new RateStore<>() {
-        @Override
-        public Decision decide(K key, long permits) {
-          if (down.get()) {
-            throw new StoreUnavailableException("backend down");
-          }
-          return real.decide(key, permits);
-        }
-
-        @Override
-        public long availablePermits(K key) {
-          return real.availablePermits(key);
-        }
-
-        @Override
-        public long size() {
-          return size < 0 ? size : real.size();
-        }
-
-        @Override
-        public void close() {
-          real.close();
-        }
-      };
-    }
   }
 }

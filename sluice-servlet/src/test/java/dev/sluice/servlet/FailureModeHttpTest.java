@@ -2,33 +2,29 @@ package dev.sluice.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.Decision;
 import dev.sluice.FailureMode;
-import dev.sluice.InMemoryStore;
 import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
-import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
-import dev.sluice.Ticker;
-import dev.sluice.spi.RateStore;
-import dev.sluice.spi.RateStoreFactory;
-import dev.sluice.spi.StoreUnavailableException;
+import dev.sluice.spi.contract.SwitchableStoreFactory;
 import java.net.http.HttpResponse;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
  * Over real Jetty: what a client sees when the limiter's store is down, per failure mode. The
- * store is the real in-memory one behind a switch that makes it fail like an unreachable backend.
+ * store is the real in-memory one behind a switch ({@link SwitchableStoreFactory}, from the core
+ * test-jar) that makes it fail like an unreachable backend.
  */
 class FailureModeHttpTest {
 
-  private final AtomicBoolean down = new AtomicBoolean();
+  private final SwitchableStoreFactory stores = SwitchableStoreFactory.create();
+  private final AtomicBoolean down = stores.down();
   private final ManualTicker ticker = new ManualTicker(42);
 
   private RateLimiter<String> limiter(String name, Limit limit, FailureMode mode) {
     return RateLimiter.builder(limit).name(name).ticker(ticker).failureMode(mode)
-        .store(new SwitchableStores()).build();
+        .store(stores).build();
   }
 
   private static void assertNoRateLimitHeaders(HttpResponse<String> r) {
@@ -115,40 +111,5 @@ class FailureModeHttpTest {
     RateLimiter<String> local = limiter("c", Limit.perSecond(5), FailureMode.LOCAL);
     local.decide("k", 2);
     assertThat(local.availablePermits("k")).isEqualTo(3);
-  }
-
-  /** The real in-memory store behind a switch that makes it fail like an unreachable backend. */
-  private final class SwitchableStores implements RateStoreFactory {
-    @Override
-    public <K> RateStore<K> create(String name, Policy policy, Ticker t) {
-      RateStore<K> real = InMemoryStore.factory().create(name, policy, t);
-      return new RateStore<>() {
-        @Override
-        public Decision decide(K key, long permits) {
-          if (down.get()) {
-            throw new StoreUnavailableException("backend down");
-          }
-          return real.decide(key, permits);
-        }
-
-        @Override
-        public long availablePermits(K key) {
-          if (down.get()) {
-            throw new StoreUnavailableException("backend down");
-          }
-          return real.availablePermits(key);
-        }
-
-        @Override
-        public long size() {
-          return real.size();
-        }
-
-        @Override
-        public void close() {
-          real.close();
-        }
-      };
-    }
   }
 }
