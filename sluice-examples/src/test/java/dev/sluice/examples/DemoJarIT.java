@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.sluice.redis.RedisServer;
 import java.net.ConnectException;
 import java.net.http.HttpResponse;
 import java.util.Map;

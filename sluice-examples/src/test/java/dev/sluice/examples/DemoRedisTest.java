@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.sluice.Decision;
 import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
+import dev.sluice.redis.RedisServer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;

@@ -2,6 +2,7 @@ package dev.sluice.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.redis.RedisServer;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;

@@ -23,9 +23,10 @@ import java.util.concurrent.locks.LockSupport;
  * {@code embedded-redis} test dependency ships (extracted once to {@code target/redis-bin}).
  * Without either, {@link #external()} gives the server at {@code REDIS_URL}, which the tests can
  * use but must not kill. Every process started here is destroyed by a shutdown hook too, and
- * only those: by their {@link Process} handle.
+ * only those: by their {@link Process} handle. Public, and shipped in this module's test-jar,
+ * for other modules' tests (the demo server's).
  */
-final class RedisServer implements AutoCloseable {
+public final class RedisServer implements AutoCloseable {
 
   private static final Set<Process> STARTED = ConcurrentHashMap.newKeySet();
   private static final String EMBEDDED = "redis-server-6.2.6-v5-linux-amd64";
@@ -51,7 +52,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Whether this machine can start servers (a binary exists). */
-  static boolean canStart() {
+  public static boolean canStart() {
     return binary() != null;
   }
 
@@ -62,7 +63,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Starts a server on a free port. */
-  static RedisServer start(String... extraArgs) {
+  public static RedisServer start(String... extraArgs) {
     return start(freePort(false), extraArgs);
   }
 
@@ -77,7 +78,7 @@ final class RedisServer implements AutoCloseable {
     }
   }
 
-  String uri() {
+  public String uri() {
     return "redis://127.0.0.1:" + port;
   }
 
@@ -113,7 +114,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Kills the server (SIGKILL, no shutdown) and waits for it to be gone. */
-  synchronized void kill() {
+  public synchronized void kill() {
     Process p = process;
     if (p != null) {
       p.destroyForcibly();
