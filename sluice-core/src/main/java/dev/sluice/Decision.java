@@ -1,6 +1,8 @@
 package dev.sluice;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -10,7 +12,9 @@ import java.util.Optional;
  *   <li>{@link #allowed()}: whether the permits were taken;</li>
  *   <li>{@link #remaining()}: whole permits left after this decision (for a several-limit policy,
  *       the fewest left in any limit);</li>
- *   <li>{@link #limit()}: the capacity of the limit that {@code remaining} refers to;</li>
+ *   <li>{@link #limit()}: the capacity of the limit that {@code remaining} refers to, the
+ *       <em>binding</em> limit ({@link #bindingLimit()}, {@link #bindingIndex()}): the one with
+ *       the fewest permits left, the first such in the policy on a tie;</li>
  *   <li>{@link #retryAfter()}: zero when allowed; when denied, the shortest wait after which a
  *       request of the same size can succeed (if nothing else takes permits first); empty when
  *       it can never succeed, because it asks for more than the capacity;</li>
@@ -19,7 +23,8 @@ import java.util.Optional;
  *
  * <p>Waits are rounded up to whole nanoseconds, so a request made exactly {@code retryAfter}
  * later succeeds. When the store could not decide, the limiter's {@link FailureMode} did, and
- * {@link #source()} says which. Stores outside this module build decisions with the static factories.
+ * {@link #source()} says which. Stores outside this module build decisions with the three static
+ * factories.
  */
 public final class Decision {
 
@@ -36,55 +41,38 @@ public final class Decision {
   }
 
   private static final long NEVER = -1L;
-  private static final Decision FAILED_OPEN = new Decision(true, 0, 1, 0, 0, Source.FAILURE_OPEN);
-  private static final Decision FAILED_CLOSED = new Decision(false, 0, 1, NEVER, 0, Source.FAILURE_CLOSED);
+
+  /** {@link FailureMode#OPEN}'s answer: admitted with no count behind it, bound by no limit. */
+  static final Decision FAILED_OPEN = new Decision(true, 0, null, -1, 0, 0, Source.FAILURE_OPEN);
+
+  /** {@link FailureMode#CLOSED}'s answer: refused because the store is unavailable. */
+  static final Decision FAILED_CLOSED =
+      new Decision(false, 0, null, -1, NEVER, 0, Source.FAILURE_CLOSED);
 
   private final boolean allowed;
   private final long remaining;
-  private final long limit;
+  private final Limit binding;
+  private final int bindingIndex;
   private final long retryAfterNanos;
   private final long resetAfterNanos;
   private final Source source;
 
   private Decision(
-      boolean allowed, long remaining, long limit, long retryAfterNanos, long resetAfterNanos,
-      Source source) {
+      boolean allowed, long remaining, Limit binding, int bindingIndex, long retryAfterNanos,
+      long resetAfterNanos, Source source) {
     this.allowed = allowed;
     this.remaining = remaining;
-    this.limit = limit;
+    this.binding = binding;
+    this.bindingIndex = bindingIndex;
     this.retryAfterNanos = retryAfterNanos;
     this.resetAfterNanos = resetAfterNanos;
     this.source = source;
   }
 
-  /**
-   * The answer of {@link FailureMode#OPEN}: admitted, with no count behind it (remaining 0,
-   * limit 1, no waits); {@link #source()} says so, and the HTTP layer sends no rate-limit headers.
-   *
-   * @return the shared fail-open decision
-   */
-  public static Decision failedOpen() {
-    return FAILED_OPEN;
-  }
-
-  /**
-   * The answer of {@link FailureMode#CLOSED}: refused because the store is unavailable, not
-   * because of the client; {@link #retryAfter()} is empty. The HTTP layer answers 503.
-   *
-   * @return the shared fail-closed decision
-   */
-  public static Decision failedClosed() {
-    return FAILED_CLOSED;
-  }
-
-  /**
-   * This decision marked as made by {@link FailureMode#LOCAL} on in-memory buckets.
-   *
-   * @return a copy with {@link Source#LOCAL_FALLBACK}
-   */
-  public Decision asLocalFallback() {
-    return new Decision(allowed, remaining, limit, retryAfterNanos, resetAfterNanos,
-        Source.LOCAL_FALLBACK);
+  /** This decision marked as made by {@link FailureMode#LOCAL} on this node's buckets. */
+  Decision asLocalFallback() {
+    return new Decision(allowed, remaining, binding, bindingIndex, retryAfterNanos,
+        resetAfterNanos, Source.LOCAL_FALLBACK);
   }
 
   /**
@@ -99,59 +87,72 @@ public final class Decision {
   /**
    * An admitted request.
    *
-   * @param remaining whole permits left, at least 0
-   * @param limit the capacity {@code remaining} refers to, at least 1
+   * @param policy the policy decided
+   * @param bindingIndex the index in {@code policy} of the limit {@code remaining} refers to
+   * @param remaining whole permits left in that limit, from 0 to its capacity
    * @param resetAfterNanos nanoseconds until full, at least 0
    * @return the decision
    */
-  public static Decision allowed(long remaining, long limit, long resetAfterNanos) {
-    check(remaining, limit, resetAfterNanos);
-    return new Decision(true, remaining, limit, 0L, resetAfterNanos, Source.STORE);
+  public static Decision allowed(
+      Policy policy, int bindingIndex, long remaining, long resetAfterNanos) {
+    Limit binding = check(policy, bindingIndex, remaining, resetAfterNanos);
+    return new Decision(true, remaining, binding, bindingIndex, 0L, resetAfterNanos, Source.STORE);
   }
 
   /**
    * A refused request that can succeed after waiting.
    *
-   * @param remaining whole permits available now, at least 0
-   * @param limit the capacity {@code remaining} refers to, at least 1
+   * @param policy the policy decided
+   * @param bindingIndex the index in {@code policy} of the limit {@code remaining} refers to
+   * @param remaining whole permits available now in that limit, from 0 to its capacity
    * @param retryAfterNanos nanoseconds until a request of the same size can succeed, at least 1
    * @param resetAfterNanos nanoseconds until full, at least 0
    * @return the decision
    */
-  public static Decision denied(
-      long remaining, long limit, long retryAfterNanos, long resetAfterNanos) {
-    check(remaining, limit, resetAfterNanos);
+  public static Decision denied(Policy policy, int bindingIndex, long remaining,
+      long retryAfterNanos, long resetAfterNanos) {
+    Limit binding = check(policy, bindingIndex, remaining, resetAfterNanos);
     if (retryAfterNanos < 1) {
       throw new IllegalArgumentException(
           "retryAfterNanos (" + retryAfterNanos + ") must be at least 1 for a denial");
     }
-    return new Decision(false, remaining, limit, retryAfterNanos, resetAfterNanos, Source.STORE);
+    return new Decision(false, remaining, binding, bindingIndex, retryAfterNanos, resetAfterNanos,
+        Source.STORE);
   }
 
   /**
-   * A refused request that can never succeed: it asks for more permits than the capacity.
+   * A refused request that can never succeed: it asks for more permits than a capacity.
    *
-   * @param remaining whole permits available now, at least 0
-   * @param limit the capacity the request exceeds, at least 1
+   * @param policy the policy decided
+   * @param bindingIndex the index in {@code policy} of the limit {@code remaining} refers to
+   * @param remaining whole permits available now in that limit, from 0 to its capacity
    * @param resetAfterNanos nanoseconds until full, at least 0
    * @return the decision
    */
-  public static Decision exceedsCapacity(long remaining, long limit, long resetAfterNanos) {
-    check(remaining, limit, resetAfterNanos);
-    return new Decision(false, remaining, limit, NEVER, resetAfterNanos, Source.STORE);
+  public static Decision exceedsCapacity(
+      Policy policy, int bindingIndex, long remaining, long resetAfterNanos) {
+    Limit binding = check(policy, bindingIndex, remaining, resetAfterNanos);
+    return new Decision(false, remaining, binding, bindingIndex, NEVER, resetAfterNanos,
+        Source.STORE);
   }
 
-  private static void check(long remaining, long limit, long resetAfterNanos) {
-    if (remaining < 0) {
-      throw new IllegalArgumentException("remaining (" + remaining + ") must be at least 0");
+  private static Limit check(
+      Policy policy, int bindingIndex, long remaining, long resetAfterNanos) {
+    List<Limit> limits = Objects.requireNonNull(policy, "policy").limits();
+    if (bindingIndex < 0 || bindingIndex >= limits.size()) {
+      throw new IllegalArgumentException("bindingIndex (" + bindingIndex
+          + ") must be from 0 to " + (limits.size() - 1) + " for " + policy);
     }
-    if (limit < 1) {
-      throw new IllegalArgumentException("limit (" + limit + ") must be at least 1");
+    Limit binding = limits.get(bindingIndex);
+    if (remaining < 0 || remaining > binding.capacity()) {
+      throw new IllegalArgumentException("remaining (" + remaining + ") must be from 0 to "
+          + binding.capacity() + ", the capacity of the binding limit");
     }
     if (resetAfterNanos < 0) {
       throw new IllegalArgumentException(
           "resetAfterNanos (" + resetAfterNanos + ") must be at least 0");
     }
+    return binding;
   }
 
   /**
@@ -173,12 +174,34 @@ public final class Decision {
   }
 
   /**
-   * The capacity of the limit that {@link #remaining()} refers to.
+   * The capacity of the limit that {@link #remaining()} refers to (1 for a failure mode's
+   * decision, which no limit bound).
    *
    * @return the capacity
    */
   public long limit() {
-    return limit;
+    return binding == null ? 1 : binding.capacity();
+  }
+
+  /**
+   * The limit that bound this decision: the one {@link #remaining()} refers to, with the fewest
+   * permits left (the first such in the policy on a tie). Empty for a failure mode's
+   * {@link Source#FAILURE_OPEN} or {@link Source#FAILURE_CLOSED} answer, which no limit bound.
+   *
+   * @return the binding limit, or empty
+   */
+  public Optional<Limit> bindingLimit() {
+    return Optional.ofNullable(binding);
+  }
+
+  /**
+   * The index of {@link #bindingLimit()} in the policy's {@link Policy#limits()}, or -1 when no
+   * limit bound the decision.
+   *
+   * @return the index, or -1
+   */
+  public int bindingIndex() {
+    return bindingIndex;
   }
 
   /**
@@ -234,7 +257,8 @@ public final class Decision {
     return o instanceof Decision d
         && d.allowed == allowed
         && d.remaining == remaining
-        && d.limit == limit
+        && d.bindingIndex == bindingIndex
+        && Objects.equals(d.binding, binding)
         && d.retryAfterNanos == retryAfterNanos
         && d.resetAfterNanos == resetAfterNanos
         && d.source == source;
@@ -244,7 +268,8 @@ public final class Decision {
   public int hashCode() {
     int h = Boolean.hashCode(allowed);
     h = 31 * h + Long.hashCode(remaining);
-    h = 31 * h + Long.hashCode(limit);
+    h = 31 * h + Objects.hashCode(binding);
+    h = 31 * h + bindingIndex;
     h = 31 * h + Long.hashCode(retryAfterNanos);
     h = 31 * h + Long.hashCode(resetAfterNanos);
     return 31 * h + source.hashCode();
@@ -254,7 +279,7 @@ public final class Decision {
   public String toString() {
     return "Decision[" + (allowed ? "allowed" : "denied")
         + ", remaining=" + remaining
-        + ", limit=" + limit
+        + ", limit=" + limit() + (bindingIndex > 0 ? " (limit " + bindingIndex + ")" : "")
         + ", retryAfter=" + (retryAfterNanos == NEVER ? "never" : retryAfterNanos + "ns")
         + ", resetAfter=" + resetAfterNanos + "ns"
         + (source == Source.STORE ? "" : ", source=" + source) + "]";

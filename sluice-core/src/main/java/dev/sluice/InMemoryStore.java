@@ -87,14 +87,21 @@ public final class InMemoryStore<K> implements RateStore<K> {
   public boolean tryAcquire(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    return table.tryAcquire(key, ticker.read(), permits);
+    return table.take(key, ticker.read(), permits, false) == Engine.TAKEN;
   }
 
   @Override
   public Decision decide(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    return table.decide(key, ticker.read(), permits);
+    return table.take(key, ticker.read(), permits, true);
+  }
+
+  @Override
+  public void refund(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkPermits(permits);
+    table.refund(key, ticker.read(), permits);
   }
 
   @Override

@@ -56,7 +56,7 @@ public record Limit(long capacity, long refillPermits, Duration refillPeriod, lo
     Objects.requireNonNull(refillPeriod, "refillPeriod");
     if (refillPermits < 1) {
       throw new IllegalArgumentException(
-          "refillPermits (" + refillPermits + ") must be at least 1");
+          "permits per period (" + refillPermits + " per " + refillPeriod + ") must be at least 1");
     }
     if (refillPeriod.isNegative() || refillPeriod.isZero()) {
       throw new IllegalArgumentException(
@@ -85,10 +85,11 @@ public record Limit(long capacity, long refillPermits, Duration refillPeriod, lo
     long gcd = gcd(periodNanos, refillPermits);
     long reducedPermits = refillPermits / gcd;
     if (reducedPermits > MAX_REDUCED_PERMITS) {
-      throw new IllegalArgumentException(
-          "rate (" + refillPermits + " per " + periodNanos + " ns) reduces to "
-              + reducedPermits + " per " + (periodNanos / gcd) + " ns, whose numerator exceeds "
-              + MAX_REDUCED_PERMITS + "; choose a period that divides more evenly");
+      String lowest = gcd == 1 ? "its permits (" + reducedPermits + ")"
+          : "its permits (" + reducedPermits + " per " + (periodNanos / gcd) + " ns)";
+      throw new IllegalArgumentException("rate (" + refillPermits + " per " + periodNanos
+          + " ns) cannot be exact: in lowest terms " + lowest + " must be at most "
+          + MAX_REDUCED_PERMITS + "; choose a period that divides more evenly");
     }
     BigInteger fill = BigInteger.valueOf(capacity).multiply(BigInteger.valueOf(periodNanos))
         .add(BigInteger.valueOf(refillPermits - 1))
@@ -140,6 +141,16 @@ public record Limit(long capacity, long refillPermits, Duration refillPeriod, lo
    */
   public static Limit perHour(long permits) {
     return of(permits, Duration.ofHours(1));
+  }
+
+  /**
+   * {@code permits} per day, with a capacity of {@code permits}, starting full.
+   *
+   * @param permits permits per day
+   * @return the limit
+   */
+  public static Limit perDay(long permits) {
+    return of(permits, Duration.ofDays(1));
   }
 
   /**

@@ -48,7 +48,7 @@ public final class RateLimiter<K> implements AutoCloseable {
     this.listener = listener;
   }
 
-  private Decision onFailure(K key, long permits, Throwable error) {
+  private void backendError(Throwable error) {
     if (listener != null) {
       try {
         listener.onBackendError(name, error);
@@ -56,23 +56,26 @@ public final class RateLimiter<K> implements AutoCloseable {
         // a listener cannot change a decision
       }
     }
-    switch (failureMode) {
-      case OPEN:
-        return Decision.failedOpen();
-      case CLOSED:
-        return Decision.failedClosed();
-      default:
+  }
+
+  private Decision onFailure(K key, long permits, Throwable error) {
+    backendError(error);
+    return switch (failureMode) {
+      case OPEN -> Decision.FAILED_OPEN;
+      case CLOSED -> Decision.FAILED_CLOSED;
+      case LOCAL -> {
         try {
-          return local().decide(key, permits).asLocalFallback();
+          yield local().decide(key, permits).asLocalFallback();
         } catch (StoreUnavailableException closedMeanwhile) {
-          return afterClose();
+          yield afterClose();
         }
-    }
+      }
+    };
   }
 
   /** After {@link #close()}: OPEN admits, CLOSED and LOCAL refuse (a closed limiter holds no buckets). */
   private Decision afterClose() {
-    return failureMode == FailureMode.OPEN ? Decision.failedOpen() : Decision.failedClosed();
+    return failureMode == FailureMode.OPEN ? Decision.FAILED_OPEN : Decision.FAILED_CLOSED;
   }
 
   private RateStore<K> local() {
@@ -132,19 +135,7 @@ public final class RateLimiter<K> implements AutoCloseable {
    * @throws IllegalArgumentException if {@code permits < 1}
    */
   public boolean tryAcquire(K key, long permits) {
-    Objects.requireNonNull(key, "key");
-    Engine.checkPermits(permits);
-    if (closed) {
-      return observed(afterClose(), System.nanoTime()).allowed();
-    }
-    if (listener == null) {
-      try {
-        return store.tryAcquire(key, permits);
-      } catch (StoreUnavailableException e) {
-        return onFailure(key, permits, e).allowed();
-      }
-    }
-    return observedDecide(key, permits).allowed();
+    return decide(key, permits, false).allowed();
   }
 
   /**
@@ -156,19 +147,7 @@ public final class RateLimiter<K> implements AutoCloseable {
    * @throws IllegalArgumentException if {@code permits < 1}
    */
   public Decision decide(K key, long permits) {
-    Objects.requireNonNull(key, "key");
-    Engine.checkPermits(permits);
-    if (closed) {
-      return observed(afterClose(), System.nanoTime());
-    }
-    if (listener == null) {
-      try {
-        return store.decide(key, permits);
-      } catch (StoreUnavailableException e) {
-        return onFailure(key, permits, e);
-      }
-    }
-    return observedDecide(key, permits);
+    return decide(key, permits, true);
   }
 
   /**
@@ -184,39 +163,49 @@ public final class RateLimiter<K> implements AutoCloseable {
     Engine.checkPermits(permits);
     long start = listener == null ? 0 : System.nanoTime();
     if (closed) {
-      return CompletableFuture.completedFuture(observed(afterClose(), start));
+      return CompletableFuture.completedFuture(settle(key, permits, afterClose(), null, start));
     }
     CompletionStage<Decision> stage;
     try {
       stage = store.decideAsync(key, permits);
     } catch (StoreUnavailableException e) {
-      return CompletableFuture.completedFuture(observed(onFailure(key, permits, e), start));
+      return CompletableFuture.completedFuture(settle(key, permits, null, e, start));
     }
-    return stage.handle((decision, failure) -> {
-      if (failure == null) {
-        return observed(decision, start);
-      }
-      Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-          ? failure.getCause() : failure;
-      if (cause instanceof StoreUnavailableException) {
-        return observed(onFailure(key, permits, cause), start);
-      }
-      throw failure instanceof CompletionException ce ? ce : new CompletionException(cause);
-    });
+    return stage.handle((decision, failure) -> settle(key, permits, decision, failure, start));
   }
 
-  private Decision observedDecide(K key, long permits) {
-    long start = System.nanoTime();
+  /** The synchronous path; without a listener and a report, the store's allocation-free path. */
+  private Decision decide(K key, long permits, boolean report) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkPermits(permits);
+    long start = listener == null ? 0 : System.nanoTime();
+    if (closed) {
+      return settle(key, permits, afterClose(), null, start);
+    }
     Decision d;
     try {
-      d = store.decide(key, permits);
+      d = report || listener != null
+          ? store.decide(key, permits)
+          : store.tryAcquire(key, permits) ? Engine.TAKEN : Engine.REFUSED;
     } catch (StoreUnavailableException e) {
-      d = onFailure(key, permits, e);
+      return settle(key, permits, null, e, start);
     }
-    return observed(d, start);
+    return listener == null ? d : settle(key, permits, d, null, start);
   }
 
-  private Decision observed(Decision d, long start) {
+  /**
+   * Where every path ends: a store failure becomes the failure mode's answer, and the listener
+   * hears the decision. Other failures propagate.
+   */
+  private Decision settle(K key, long permits, Decision d, Throwable failure, long start) {
+    if (failure != null) {
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
+      if (!(cause instanceof StoreUnavailableException)) {
+        throw failure instanceof CompletionException ce ? ce : new CompletionException(cause);
+      }
+      d = onFailure(key, permits, cause);
+    }
     if (listener != null) {
       try {
         listener.onDecision(name, d.allowed(), d.source(), System.nanoTime() - start);
@@ -225,6 +214,37 @@ public final class RateLimiter<K> implements AutoCloseable {
       }
     }
     return d;
+  }
+
+  /**
+   * Gives back {@code permits} that a request took from {@code key}'s bucket and that should not
+   * count after all (a request that failed, one refused by another limit). Each limit regains
+   * them, never beyond its capacity. Give back only what was taken: the limiter cannot tell, and
+   * a refund of permits never taken lets more through than the limit allows.
+   *
+   * <p>When the store cannot be reached (or after {@link #close()}), nothing is given back and
+   * this returns false: the key then holds fewer permits than it could, never more. A remote
+   * store that missed its deadline may still have applied the refund, once.
+   *
+   * @param key the key, not null
+   * @param permits at least 1, at most the policy's smallest capacity
+   * @return whether the store applied the refund
+   * @throws IllegalArgumentException if {@code permits} is out of range
+   * @throws UnsupportedOperationException if the store cannot give permits back
+   */
+  public boolean refund(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkRefund(policy, permits);
+    if (closed) {
+      return false;
+    }
+    try {
+      store.refund(key, permits);
+      return true;
+    } catch (StoreUnavailableException e) {
+      backendError(e);
+      return false;
+    }
   }
 
   /**

@@ -61,7 +61,7 @@ public final class TokenBucket {
    * @return whether it was taken
    */
   public boolean tryAcquire() {
-    return engine.tryAcquire(holder, ticker.read(), 1);
+    return engine.take(holder, ticker.read(), 1, false) == Engine.TAKEN;
   }
 
   /**
@@ -73,7 +73,7 @@ public final class TokenBucket {
    */
   public boolean tryAcquire(long permits) {
     Engine.checkPermits(permits);
-    return engine.tryAcquire(holder, ticker.read(), permits);
+    return engine.take(holder, ticker.read(), permits, false) == Engine.TAKEN;
   }
 
   /**
@@ -85,7 +85,20 @@ public final class TokenBucket {
    */
   public Decision decide(long permits) {
     Engine.checkPermits(permits);
-    return engine.decide(holder, ticker.read(), permits);
+    return engine.take(holder, ticker.read(), permits, true);
+  }
+
+  /**
+   * Gives back {@code permits} taken earlier (a request that turned out not to count): each
+   * limit regains them, but never beyond its capacity. Give back only what was taken: a refund
+   * of permits never taken would let more through than the limit allows.
+   *
+   * @param permits at least 1, at most the smallest capacity
+   * @throws IllegalArgumentException if {@code permits} is out of range
+   */
+  public void refund(long permits) {
+    Engine.checkRefund(policy, permits);
+    engine.refund(holder, ticker.read(), permits);
   }
 
   /**

@@ -40,9 +40,12 @@ class BadInputTest {
   @ParameterizedTest
   @ValueSource(longs = {0, -1, Long.MIN_VALUE})
   void limit_zeroOrNegativeRefillPermits_refusedNamingValueAndBound(long permits) {
-    refused(() -> new Limit(10, permits, SECOND, 10), "refillPermits (" + permits + ")", "at least 1");
-    refused(() -> Limit.perSecond(permits), "refillPermits (" + permits + ")", "at least 1");
-    refused(() -> Limit.of(permits, Duration.ofDays(1)), "refillPermits (" + permits + ")");
+    refused(() -> new Limit(10, permits, SECOND, 10),
+        "permits per period (" + permits + " per PT1S)", "at least 1");
+    refused(() -> Limit.perSecond(permits), "permits per period (" + permits + " per PT1S)",
+        "at least 1");
+    refused(() -> Limit.perDay(permits), "permits per period (" + permits + " per PT24H)");
+    assertThatThrownBy(() -> Limit.perSecond(permits)).message().doesNotContain("refill");
   }
 
   @Test
@@ -111,8 +114,13 @@ class BadInputTest {
   @Test
   void limit_reducedNumeratorAbove2To31Minus1_refusedNamingValueAndBound() {
     refused(() -> new Limit(10, 3_000_000_001L, Duration.ofSeconds(4), 10),
-        "rate (3000000001 per 4000000000 ns)", "reduces to 3000000001 per 4000000000 ns",
-        "numerator exceeds 2147483647");
+        "rate (3000000001 per 4000000000 ns) cannot be exact",
+        "in lowest terms its permits (3000000001) must be at most 2147483647");
+    assertThatThrownBy(() -> new Limit(10, 3_000_000_001L, Duration.ofSeconds(4), 10)).message()
+        .doesNotContain("reduces to 3000000001 per 4000000000 ns");
+    // a rate that does reduce names its lowest terms
+    refused(() -> new Limit(10, 4_294_967_302L, Duration.ofSeconds(6), 10),
+        "in lowest terms its permits (2147483651 per 3000000000 ns) must be at most 2147483647");
     // 2^31 per 3 s shares no factor with 3 * 10^9 but 2^9: reduces to 4194304 per 5859375 ns
     assertThat(new Limit(10, 1L << 31, Duration.ofSeconds(3), 10).refillPermits()).isEqualTo(1L << 31);
     // 3 * 10^9 per 3 s reduces to 1 per ns; 2^31 - 1 per 7 s is the bound itself
@@ -122,7 +130,7 @@ class BadInputTest {
         .isEqualTo(Integer.MAX_VALUE);
     // 2^31 + 3 shares no factor with 3 * 10^9 (2^31 + 1 would: it is a multiple of 3)
     refused(() -> new Limit(10, Integer.MAX_VALUE + 4L, Duration.ofSeconds(3), 10),
-        "reduces to 2147483651 per 3000000000 ns", "exceeds 2147483647");
+        "its permits (2147483651)", "at most 2147483647");
   }
 
   @Test
@@ -250,12 +258,17 @@ class BadInputTest {
 
   @Test
   void decisionFactories_outOfRangeFields_refusedNamingValueAndBound() {
-    refused(() -> Decision.allowed(-1, 10, 0), "remaining (-1)", "at least 0");
-    refused(() -> Decision.allowed(0, 0, 0), "limit (0)", "at least 1");
-    refused(() -> Decision.allowed(0, 10, -1), "resetAfterNanos (-1)", "at least 0");
-    refused(() -> Decision.denied(0, 10, 0, 0), "retryAfterNanos (0)", "at least 1");
-    refused(() -> Decision.exceedsCapacity(-2, 10, 0), "remaining (-2)", "at least 0");
-    assertThat(Decision.denied(0, 10, 1, 0).retryAfter()).contains(Duration.ofNanos(1));
+    Policy p = Policy.of(Limit.perSecond(10), Limit.perMinute(100));
+    refused(() -> Decision.allowed(p, 0, -1, 0), "remaining (-1)", "from 0 to 10");
+    refused(() -> Decision.allowed(p, 1, 101, 0), "remaining (101)", "from 0 to 100");
+    refused(() -> Decision.allowed(p, 2, 0, 0), "bindingIndex (2)", "from 0 to 1");
+    refused(() -> Decision.allowed(p, -1, 0, 0), "bindingIndex (-1)", "from 0 to 1");
+    refused(() -> Decision.allowed(p, 0, 0, -1), "resetAfterNanos (-1)", "at least 0");
+    refused(() -> Decision.denied(p, 0, 0, 0, 0), "retryAfterNanos (0)", "at least 1");
+    refused(() -> Decision.exceedsCapacity(p, 0, -2, 0), "remaining (-2)", "from 0 to 10");
+    assertThat(Decision.denied(p, 0, 0, 1, 0).retryAfter()).contains(Duration.ofNanos(1));
+    assertThat(Decision.denied(p, 1, 0, 1, 0).bindingLimit()).contains(Limit.perMinute(100));
+    assertThat(Decision.denied(p, 1, 0, 1, 0).limit()).isEqualTo(100);
   }
 
   @Test

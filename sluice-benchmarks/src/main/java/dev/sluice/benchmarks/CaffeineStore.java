@@ -93,7 +93,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     long now = ticker.read();
-    return engine.tryAcquire(holder(key, now), now, permits);
+    return engine.take(holder(key, now), now, permits, false) == Engine.TAKEN;
   }
 
   @Override
@@ -101,7 +101,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     long now = ticker.read();
-    return engine.decide(holder(key, now), now, permits);
+    return engine.take(holder(key, now), now, permits, true);
   }
 
   @Override

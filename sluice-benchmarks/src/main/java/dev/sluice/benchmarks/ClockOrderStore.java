@@ -45,11 +45,11 @@ final class ClockOrderStore<K> implements RateStore<K> {
     if (clockFirst) {
       long now = ticker.read();
       Holder h = buckets.get(key);
-      return engine.tryAcquire(h == null ? create(key, now) : h, now, permits);
+      return engine.take(h == null ? create(key, now) : h, now, permits, false) == Engine.TAKEN;
     }
     Holder h = buckets.get(key);
     long now = ticker.read();
-    return engine.tryAcquire(h == null ? create(key, now) : h, now, permits);
+    return engine.take(h == null ? create(key, now) : h, now, permits, false) == Engine.TAKEN;
   }
 
   @Override
@@ -64,7 +64,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
         h = create(key, now);
       }
     }
-    return engine.decide(h, now, permits);
+    return engine.take(h, now, permits, true);
   }
 
   @Override

@@ -146,78 +146,33 @@ public final class BucketTable<K> {
   }
 
   /**
-   * Takes {@code permits} from {@code key}'s bucket at {@code now} if every limit has them.
+   * The bucket function on {@code key}'s bucket at {@code now} ({@link Engine#take}): takes
+   * {@code permits} if every limit has them.
    *
    * @param key the key
    * @param now the ticker reading
    * @param permits at least 1
-   * @return whether they were taken
+   * @param report whether to build the decision, else {@link Engine#TAKEN} or
+   *     {@link Engine#REFUSED}
+   * @return the decision, never null
    */
-  public boolean tryAcquire(K key, long now, long permits) {
+  public Decision take(K key, long now, long permits, boolean report) {
     Holder h = map.get(key);
     if (h != null) {
-      int r = engine.acquire(h, now, permits);
-      if (r != Engine.RETIRED) {
-        return r == Engine.ACQUIRED;
-      }
-    }
-    return tryAcquireSlow(key, now, permits);
-  }
-
-  private boolean tryAcquireSlow(K key, long now, long permits) {
-    for (;;) {
-      long removed = removals.get(stripe(key));
-      Holder h = map.get(key);
-      if (h != null) {
-        int r = engine.acquire(h, now, permits);
-        if (r != Engine.RETIRED) {
-          return r == Engine.ACQUIRED;
-        }
-        unmap(key, h, false);
-        continue;
-      }
-      Holder fresh = engine.newHolder(floor(now));
-      int r = engine.acquire(fresh, now, permits);
-      int placed = place(key, fresh, now, removed);
-      if (placed == PLACED) {
-        return r == Engine.ACQUIRED;
-      }
-      if (placed == NO_ROOM) {
-        boolean admitted = engine.acquire(overflow, now, permits) == Engine.ACQUIRED;
-        if (admitted) {
-          overflowAdmitted.addAndGet(permits);
-        }
-        return admitted;
-      }
-    }
-  }
-
-  /**
-   * Takes {@code permits} from {@code key}'s bucket at {@code now} if every limit has them, and
-   * reports.
-   *
-   * @param key the key
-   * @param now the ticker reading
-   * @param permits at least 1
-   * @return the decision
-   */
-  public Decision decide(K key, long now, long permits) {
-    Holder h = map.get(key);
-    if (h != null) {
-      Decision d = engine.decideOrNull(h, now, permits);
+      Decision d = engine.take(h, now, permits, report);
       if (d != null) {
         return d;
       }
     }
-    return decideSlow(key, now, permits);
+    return takeSlow(key, now, permits, report);
   }
 
-  private Decision decideSlow(K key, long now, long permits) {
+  private Decision takeSlow(K key, long now, long permits, boolean report) {
     for (;;) {
       long removed = removals.get(stripe(key));
       Holder h = map.get(key);
       if (h != null) {
-        Decision d = engine.decideOrNull(h, now, permits);
+        Decision d = engine.take(h, now, permits, report);
         if (d != null) {
           return d;
         }
@@ -225,18 +180,38 @@ public final class BucketTable<K> {
         continue;
       }
       Holder fresh = engine.newHolder(floor(now));
-      Decision d = engine.decideOrNull(fresh, now, permits);
+      Decision d = engine.take(fresh, now, permits, report);
       int placed = place(key, fresh, now, removed);
       if (placed == PLACED) {
         return d;
       }
       if (placed == NO_ROOM) {
-        Decision o = engine.decideOrNull(overflow, now, permits);
+        Decision o = engine.take(overflow, now, permits, report);
         if (o.allowed()) {
           overflowAdmitted.addAndGet(permits);
         }
         return o;
       }
+    }
+  }
+
+  /**
+   * Gives {@code permits} back to {@code key}'s bucket at {@code now} ({@link Engine#refund}).
+   * A key without a bucket of its own is full already (its bucket was dropped full) or is
+   * served by the overflow bucket, which is not refunded: nothing is given back then (never
+   * more than was taken).
+   *
+   * @param key the key
+   * @param now the ticker reading
+   * @param permits at least 1
+   */
+  public void refund(K key, long now, long permits) {
+    for (;;) {
+      Holder h = map.get(key);
+      if (h == null || engine.refund(h, now, permits)) {
+        return;
+      }
+      unmap(key, h, false);
     }
   }
 
@@ -354,8 +329,8 @@ public final class BucketTable<K> {
     if (engine.isFull(fresh, now)) {
       return PLACED; // refused and still full: a full bucket is no bucket, keep nothing
     }
-    long bits = fresh.bits;
-    long[] multi = fresh.multi;
+    long bits = fresh.emptyAt;
+    long[] multi = fresh.emptyAtParts;
     boolean free = takeFreeSlot();
     if (!free && !makeRoom(now)) {
       return NO_ROOM;
@@ -525,8 +500,8 @@ public final class BucketTable<K> {
   /** Retires a just-published holder if nobody has decided on it yet. */
   private static boolean takeBack(Holder h, long bits, long[] multi) {
     return multi != null
-        ? Holder.MULTI.compareAndSet(h, multi, Holder.RETIRED_MULTI)
-        : Holder.BITS.compareAndSet(h, bits, Holder.RETIRED_BITS);
+        ? Holder.EMPTY_AT_PARTS.compareAndSet(h, multi, Holder.RETIRED_MULTI)
+        : Holder.EMPTY_AT.compareAndSet(h, bits, Holder.RETIRED_BITS);
   }
 
   private static int stripe(Object key) {

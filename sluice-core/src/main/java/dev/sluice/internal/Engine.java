@@ -9,18 +9,19 @@ import dev.sluice.Policy;
  *
  * <h2>The model</h2>
  * A bucket of capacity {@code C} that gains one permit every {@code T} nanoseconds is described
- * by one instant, {@code E}, at which it was (or will be) empty:
+ * by one instant, {@code emptyAt}, at which it was (or will be) empty:
  * <pre>
- *   tokens(now) = min(C, (now - E) / T)
- *   take n:   base = max(E, now - C*T);  next = base + n*T
- *             admitted iff next &lt;= now, and then E := next; otherwise nothing is written
+ *   tokens(now) = min(C, (now - emptyAt) / T)
+ *   take n:   base = max(emptyAt, now - C*T);  next = base + n*T
+ *             admitted iff next &lt;= now, and then emptyAt := next; otherwise nothing is written
+ *   refund n: emptyAt := max(emptyAt - n*T, now - C*T)
  * </pre>
- * This is the lazily refilled token bucket (and GCRA). A full bucket ({@code E <= now - C*T}) is
+ * This is the lazily refilled token bucket (and GCRA). A full bucket ({@code emptyAt <= now - C*T}) is
  * the same as a new one, so a full bucket can be forgotten without loss.
  *
  * <h2>Exactness</h2>
  * {@code T = P/N} is kept as a reduced fraction {@code num/den}. When {@code den == 1} (N divides
- * P) {@code E} is one {@code long} and every step is exact integer arithmetic. Otherwise {@code E}
+ * P) {@code emptyAt} is one {@code long} and every step is exact integer arithmetic. Otherwise it
  * is a pair (whole nanoseconds, numerator of the fraction below {@code den}) and every step is
  * exact too; nothing is ever rounded except the waits reported to callers, which are rounded up.
  *
@@ -30,12 +31,12 @@ import dev.sluice.Policy;
  * product below fit in a {@code long}. An idle gap longer than 2^63 ns (292 years) is not supported.
  *
  * <h2>Time going backwards</h2>
- * If {@code now} is earlier than {@code E}, the bucket simply holds no permits until the ticker
- * passes {@code E} again: no permit is minted, no wait is negative, nothing throws. The engine
+ * If {@code now} is earlier than {@code emptyAt}, the bucket simply holds no permits until the
+ * ticker passes {@code emptyAt} again: no permit is minted, no wait is negative, nothing throws. The engine
  * behaves as the exact bucket driven by the latest reading it has seen, which needs every
- * reading recorded: admissions record theirs in {@code E}; a path that takes nothing (a refusal,
+ * reading recorded: admissions record theirs in {@code emptyAt}; a path that takes nothing (a refusal,
  * a request above the capacity, a read of the available permits) records its reading only when
- * it finds a limit full, by moving that limit's {@code E} up to {@code now - C*T}, a change no
+ * it finds a limit full, by moving that limit's {@code emptyAt} up to {@code now - C*T}, a change no
  * later reading can observe. A refusal of at most the capacity by a one-limit bucket never finds
  * it full, so the one-CAS path is unchanged.
  */
@@ -51,7 +52,7 @@ public abstract class Engine {
     if (policy.limits().size() == 1) {
       Interval iv = new Interval(policy.limits().get(0));
       if (iv.den == 1) {
-        return new LongEngine(iv);
+        return new LongEngine(policy, iv);
       }
     }
     return new GeneralEngine(policy);
@@ -66,57 +67,41 @@ public abstract class Engine {
   public abstract Holder newHolder(long now);
 
   /**
-   * Takes {@code permits} if every limit has them; writes nothing otherwise.
-   *
-   * @param h the bucket
-   * @param now the ticker reading
-   * @param permits at least 1
-   * @return whether the permits were taken
+   * {@link #take}'s answer to a caller that asked for no report: the permits were taken. Never
+   * escapes the core.
    */
-  public abstract boolean tryAcquire(Holder h, long now, long permits);
+  public static final Decision TAKEN = Decision.allowed(Policy.of(Limit.perSecond(1)), 0, 0, 0);
+
+  /** {@link #take}'s answer to a caller that asked for no report: refused, nothing taken. */
+  public static final Decision REFUSED =
+      Decision.exceedsCapacity(Policy.of(Limit.perSecond(1)), 0, 0, 0);
 
   /**
-   * Like {@link #tryAcquire} and reports the outcome. For a holder that is never retired (a
-   * {@code TokenBucket}'s); a store that retires holders calls {@link #decideOrNull}.
+   * The bucket function, the one decision path: takes {@code permits} if every limit has them
+   * at {@code now}, and writes nothing else (but a recorded reading, see the class essay).
    *
    * @param h the bucket
    * @param now the ticker reading
    * @param permits at least 1
-   * @return the decision
+   * @param report whether to build the {@link Decision}; if false, {@link #TAKEN} or
+   *     {@link #REFUSED} is returned instead, and nothing is allocated on the one-limit path
+   * @return the decision, or null, writing nothing, if the holder is retired (a store that
+   *     retires holders then looks the key up again; a holder that is never retired, such as a
+   *     {@code TokenBucket}'s, never answers null)
    */
-  public abstract Decision decide(Holder h, long now, long permits);
-
-  /** {@link #acquire}: the permits were taken. */
-  public static final int ACQUIRED = 1;
-
-  /** {@link #acquire}: refused; nothing was taken. */
-  public static final int REFUSED = 0;
-
-  /** {@link #acquire}: the holder is retired (its store dropped it); nothing was written. */
-  public static final int RETIRED = -1;
+  public abstract Decision take(Holder h, long now, long permits, boolean report);
 
   /**
-   * {@link #tryAcquire} on a holder that a store may retire (see {@link Holder}): the same
-   * decision, or {@link #RETIRED}, writing nothing, if the holder is retired; the store then
-   * looks the key up again.
+   * Gives {@code permits} back at {@code now}: every limit's {@code emptyAt} moves back by
+   * {@code permits * T}, but no earlier than {@code now - C*T} (full). The caller gives back only
+   * what it took, so a refund never mints permits; exact, since {@code n*T} is exact.
    *
    * @param h the bucket
    * @param now the ticker reading
    * @param permits at least 1
-   * @return {@link #ACQUIRED}, {@link #REFUSED} or {@link #RETIRED}
+   * @return false, writing nothing, if the holder is retired (a dropped bucket is full already)
    */
-  public abstract int acquire(Holder h, long now, long permits);
-
-  /**
-   * {@link #decide} on a holder that a store may retire: the same decision, or null, writing
-   * nothing, if the holder is retired.
-   *
-   * @param h the bucket
-   * @param now the ticker reading
-   * @param permits at least 1
-   * @return the decision, or null if retired
-   */
-  public abstract Decision decideOrNull(Holder h, long now, long permits);
+  public abstract boolean refund(Holder h, long now, long permits);
 
   /**
    * How good an eviction victim the bucket is at {@code now}: -1 if it is retired or
@@ -180,6 +165,25 @@ public abstract class Engine {
   public static long checkPermits(long permits) {
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
+    }
+    return permits;
+  }
+
+  /**
+   * Checks a refund at the door: no request of more than the smallest capacity was ever
+   * admitted, so no refund can be larger.
+   *
+   * @param policy the policy
+   * @param permits the permits given back
+   * @return {@code permits}
+   * @throws IllegalArgumentException if below 1 or above the smallest capacity
+   */
+  public static long checkRefund(Policy policy, long permits) {
+    long max = policy.maxPermitsPerRequest();
+    if (permits < 1 || permits > max) {
+      throw new IllegalArgumentException(
+          "permits to refund (" + permits + ") must be from 1 to " + max
+              + ", the most a request can take");
     }
     return permits;
   }

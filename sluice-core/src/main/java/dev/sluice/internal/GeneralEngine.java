@@ -14,15 +14,11 @@ import dev.sluice.Policy;
  */
 final class GeneralEngine extends Engine {
 
-  /** Returned by the boolean path on admission; never escapes this class. */
-  private static final Decision ADMITTED = Decision.allowed(0, 1, 0);
-
-  /** Returned by the decision loop for a retired holder; never escapes this class. */
-  private static final Decision RETIRED_MARK = Decision.allowed(0, 1, 0);
-
+  private final Policy policy;
   private final Interval[] limits;
 
   GeneralEngine(Policy policy) {
+    this.policy = policy;
     this.limits = new Interval[policy.limits().size()];
     int i = 0;
     for (Limit limit : policy.limits()) {
@@ -35,7 +31,7 @@ final class GeneralEngine extends Engine {
     long[] s = new long[2 * limits.length];
     for (int i = 0; i < limits.length; i++) {
       Interval iv = limits[i];
-      // E = now - initial*T
+      // emptyAt = now - initial*T
       if (iv.initR == 0) {
         s[2 * i] = now - iv.initQ;
       } else {
@@ -46,7 +42,7 @@ final class GeneralEngine extends Engine {
     return new Holder(s);
   }
 
-  /** Writes base = max(E, now - C*T) for limit i into out[2i], out[2i+1]. */
+  /** Writes base = max(emptyAt, now - C*T) for limit i into out[2i], out[2i+1]. */
   private static void base(Interval iv, long[] s, int i, long now, long[] out) {
     long lowNs;
     long lowF;
@@ -131,37 +127,12 @@ final class GeneralEngine extends Engine {
   }
 
   @Override
-  public boolean tryAcquire(Holder h, long now, long permits) {
-    return acquire(h, now, permits) == ACQUIRED;
-  }
-
-  @Override
-  public Decision decide(Holder h, long now, long permits) {
-    return decideOrNull(h, now, permits);
-  }
-
-  @Override
-  public int acquire(Holder h, long now, long permits) {
-    Decision d = acquire(h, now, permits, false);
-    return d == null ? REFUSED : d == RETIRED_MARK ? RETIRED : ACQUIRED;
-  }
-
-  @Override
-  public Decision decideOrNull(Holder h, long now, long permits) {
-    Decision d = acquire(h, now, permits, true);
-    return d == RETIRED_MARK ? null : d;
-  }
-
-  /**
-   * The one decision loop. Returns null for a refusal when {@code report} is false,
-   * {@link #RETIRED_MARK} for a retired holder, a decision otherwise.
-   */
-  private Decision acquire(Holder h, long now, long permits, boolean report) {
+  public Decision take(Holder h, long now, long permits, boolean report) {
     int n = limits.length;
-    long[] s = h.multi;
+    long[] s = h.emptyAtParts;
     for (;;) {
       if (s == Holder.RETIRED_MULTI) {
-        return RETIRED_MARK;
+        return null;
       }
       long[] next = new long[2 * n];
       boolean allowed = true;
@@ -180,17 +151,17 @@ final class GeneralEngine extends Engine {
       if (!allowed) {
         long[] seen = seen(s, now);
         if (seen != null) {
-          long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, seen);
+          long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
           if (witness != s) {
             s = witness;
             continue;
           }
         }
-        return report ? refusal(s, now, permits) : null;
+        return report ? refusal(s, now, permits) : REFUSED;
       }
-      long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, next);
+      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
       if (witness == s) {
-        return report ? admitted(next, now) : ADMITTED;
+        return report ? admitted(next, now) : TAKEN;
       }
       s = witness;
     }
@@ -198,7 +169,7 @@ final class GeneralEngine extends Engine {
 
   private Decision admitted(long[] next, long now) {
     long remaining = Long.MAX_VALUE;
-    long limit = 1;
+    int binding = 0;
     long reset = 0;
     for (int i = 0; i < limits.length; i++) {
       Interval iv = limits[i];
@@ -207,17 +178,17 @@ final class GeneralEngine extends Engine {
       long k = iv.permitsIn(now - ns, f);
       if (k < remaining) {
         remaining = k;
-        limit = iv.capacity;
+        binding = i;
       }
       reset = Math.max(reset, untilFull(iv, ns, f, now));
     }
-    return Decision.allowed(remaining, limit, reset);
+    return Decision.allowed(policy, binding, remaining, reset);
   }
 
   private Decision refusal(long[] s, long now, long permits) {
     long[] tmp = new long[2 * limits.length];
     long remaining = Long.MAX_VALUE;
-    long limit = 1;
+    int binding = 0;
     long reset = 0;
     long retry = 0;
     boolean fitsAll = true;
@@ -229,7 +200,7 @@ final class GeneralEngine extends Engine {
       long k = iv.permitsIn(now - bNs, bF);
       if (k < remaining) {
         remaining = k;
-        limit = iv.capacity;
+        binding = i;
       }
       reset = Math.max(reset, untilFull(iv, bNs, bF, now));
       if (permits > iv.capacity) {
@@ -240,14 +211,45 @@ final class GeneralEngine extends Engine {
       retry = Math.max(retry, ceilUntil(tmp[2 * i], tmp[2 * i + 1], now));
     }
     if (!fitsAll) {
-      return Decision.exceedsCapacity(remaining, limit, reset);
+      return Decision.exceedsCapacity(policy, binding, remaining, reset);
     }
-    return Decision.denied(remaining, limit, Math.max(retry, 1), reset);
+    return Decision.denied(policy, binding, remaining, Math.max(retry, 1), reset);
+  }
+
+  @Override
+  public boolean refund(Holder h, long now, long permits) {
+    int n = limits.length;
+    long[] s = h.emptyAtParts;
+    for (;;) {
+      if (s == Holder.RETIRED_MULTI) {
+        return false;
+      }
+      long[] next = new long[2 * n];
+      for (int i = 0; i < n; i++) {
+        Interval iv = limits[i];
+        // emptyAt - n*T, then no earlier than now - C*T (full)
+        long back = Math.min(permits, iv.capacity);
+        long ns = s[2 * i] - iv.mulQ(back);
+        long f = s[2 * i + 1] - iv.mulR(back);
+        if (f < 0) {
+          f += iv.den;
+          ns--;
+        }
+        next[2 * i] = ns;
+        next[2 * i + 1] = f;
+        base(iv, next, i, now, next);
+      }
+      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
+      if (witness == s) {
+        return true;
+      }
+      s = witness;
+    }
   }
 
   @Override
   public long available(Holder h, long now) {
-    long[] s = h.multi;
+    long[] s = h.emptyAtParts;
     for (;;) {
       if (s == Holder.RETIRED_MULTI) {
         return -1;
@@ -256,7 +258,7 @@ final class GeneralEngine extends Engine {
       if (seen == null) {
         break;
       }
-      long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, seen);
+      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
       if (witness == s) {
         break;
       }
@@ -274,7 +276,7 @@ final class GeneralEngine extends Engine {
 
   @Override
   public boolean isFull(Holder h, long now) {
-    long[] s = h.multi;
+    long[] s = h.emptyAtParts;
     if (s == Holder.RETIRED_MULTI) {
       return true;
     }
@@ -288,7 +290,7 @@ final class GeneralEngine extends Engine {
 
   @Override
   public long nanosUntilFull(Holder h, long now) {
-    long[] s = h.multi;
+    long[] s = h.emptyAtParts;
     if (s == Holder.RETIRED_MULTI) {
       return 0;
     }
@@ -301,13 +303,13 @@ final class GeneralEngine extends Engine {
 
   @Override
   public long evictionRank(Holder h, long now) {
-    long[] s = h.multi;
+    long[] s = h.emptyAtParts;
     return s == Holder.RETIRED_MULTI ? -1 : rank(s, now);
   }
 
   @Override
   public boolean retire(Holder h, long now, long maxNanosUntilFull) {
-    long[] s = h.multi;
+    long[] s = h.emptyAtParts;
     for (;;) {
       if (s == Holder.RETIRED_MULTI) {
         return false;
@@ -316,7 +318,7 @@ final class GeneralEngine extends Engine {
       if (rank < 0 || rank > maxNanosUntilFull) {
         return false;
       }
-      long[] witness = (long[]) Holder.MULTI.compareAndExchange(h, s, Holder.RETIRED_MULTI);
+      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, Holder.RETIRED_MULTI);
       if (witness == s) {
         return true;
       }

@@ -24,8 +24,8 @@ import java.lang.invoke.VarHandle;
  */
 public final class Holder {
 
-  static final VarHandle BITS;
-  static final VarHandle MULTI;
+  static final VarHandle EMPTY_AT;
+  static final VarHandle EMPTY_AT_PARTS;
 
   /** The retired state of a one-{@code long} holder (an arbitrary constant: sqrt(2)'s bits). */
   static final long RETIRED_BITS = 0x6A09_E667_F3BC_C909L;
@@ -36,32 +36,32 @@ public final class Holder {
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
-      BITS = lookup.findVarHandle(Holder.class, "bits", long.class);
-      MULTI = lookup.findVarHandle(Holder.class, "multi", long[].class);
+      EMPTY_AT = lookup.findVarHandle(Holder.class, "emptyAt", long.class);
+      EMPTY_AT_PARTS = lookup.findVarHandle(Holder.class, "emptyAtParts", long[].class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
 
   /** The instant the bucket is (or was) empty, in ticker nanoseconds. */
-  volatile long bits;
+  volatile long emptyAt;
 
   /** For the general engine: per limit, the empty instant's whole nanoseconds and its fraction. */
-  volatile long[] multi;
+  volatile long[] emptyAtParts;
 
-  Holder(long bits) {
-    this.bits = bits;
+  Holder(long emptyAt) {
+    this.emptyAt = emptyAt;
   }
 
-  Holder(long[] multi) {
-    this.multi = multi;
+  Holder(long[] emptyAtParts) {
+    this.emptyAtParts = emptyAtParts;
   }
 
   /**
-   * An empty instant safe to store: {@code e}, or {@code e + 1} in the one case in 2<sup>64</sup>
-   * where {@code e} equals {@link #RETIRED_BITS} (one nanosecond later: conservative).
+   * An empty instant safe to store: {@code emptyAt}, or {@code emptyAt + 1} in the one case in 2<sup>64</sup>
+   * where {@code emptyAt} equals {@link #RETIRED_BITS} (one nanosecond later: conservative).
    */
-  static long live(long e) {
-    return e == RETIRED_BITS ? e + 1 : e;
+  static long live(long emptyAt) {
+    return emptyAt == RETIRED_BITS ? emptyAt + 1 : emptyAt;
   }
 }

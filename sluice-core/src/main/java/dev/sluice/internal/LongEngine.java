@@ -1,16 +1,17 @@
 package dev.sluice.internal;
 
 import dev.sluice.Decision;
+import dev.sluice.Policy;
 
 /**
  * The fast path: one limit whose interval is a whole number of nanoseconds. The state is the
- * empty instant {@code E} in one {@code long}; a decision is one volatile read and, when
+ * empty instant {@code emptyAt} in one {@code long}; a decision is one volatile read and, when
  * admitted, one compare-and-exchange. Nothing is allocated on the boolean path; a failed CAS
  * retries with the witness value, and only because another request was admitted (lock-free).
  *
  * <p>Bounded retries: a CAS fails only because another thread wrote first. An admission moves
- * {@code E} up by at least one interval, and a request reading {@code now} sees at most {@code C}
- * of those while {@code E >= now - C*T} before it is refused without a CAS; any other write (an
+ * {@code emptyAt} up by at least one interval, and a request reading {@code now} sees at most {@code C}
+ * of those while {@code emptyAt >= now - C*T} before it is refused without a CAS; any other write (an
  * admission or a recorded reading from a thread whose own reading is older, a retirement) happens
  * at most once per other thread while this request runs, given a ticker that does not go back
  * across threads. So a decision makes at most about {@code C + 2 * threads} attempts, and its
@@ -19,12 +20,14 @@ import dev.sluice.Decision;
  */
 final class LongEngine extends Engine {
 
+  private final Policy policy;
   private final long capacity;
   private final long interval;
   private final long fill;
   private final long initFill;
 
-  LongEngine(Interval iv) {
+  LongEngine(Policy policy, Interval iv) {
+    this.policy = policy;
     this.capacity = iv.capacity;
     this.interval = iv.q;
     this.fill = iv.fillQ;
@@ -37,64 +40,59 @@ final class LongEngine extends Engine {
   }
 
   @Override
-  public boolean tryAcquire(Holder h, long now, long permits) {
-    return acquire(h, now, permits) == ACQUIRED;
-  }
-
-  @Override
-  public int acquire(Holder h, long now, long permits) {
-    long e = h.bits;
-    if (permits > capacity) {
-      return seen(h, e, now - fill) == Holder.RETIRED_BITS ? RETIRED : REFUSED;
-    }
-    long cost = permits * interval;
+  public Decision take(Holder h, long now, long permits, boolean report) {
     long low = now - fill;
-    for (;;) {
-      if (e == Holder.RETIRED_BITS) {
-        return RETIRED;
-      }
-      long next = (e - low < 0 ? low : e) + cost;
-      if (next - now > 0) {
-        return REFUSED;
-      }
-      long witness = (long) Holder.BITS.compareAndExchange(h, e, Holder.live(next));
-      if (witness == e) {
-        return ACQUIRED;
-      }
-      e = witness;
-    }
-  }
-
-  @Override
-  public Decision decide(Holder h, long now, long permits) {
-    return decideOrNull(h, now, permits);
-  }
-
-  @Override
-  public Decision decideOrNull(Holder h, long now, long permits) {
-    long low = now - fill;
-    long e = h.bits;
+    long emptyAt = h.emptyAt;
     if (permits > capacity) {
-      long base = seen(h, e, low);
-      return base == Holder.RETIRED_BITS
-          ? null
-          : Decision.exceedsCapacity(tokens(base, now), capacity, base + fill - now);
-    }
-    long cost = permits * interval;
-    for (;;) {
-      if (e == Holder.RETIRED_BITS) {
+      long base = seen(h, emptyAt, low);
+      if (base == Holder.RETIRED_BITS) {
         return null;
       }
-      long base = e - low < 0 ? low : e;
+      return report
+          ? Decision.exceedsCapacity(policy, 0, tokens(base, now), base + fill - now)
+          : REFUSED;
+    }
+    long cost = permits * interval;
+    for (;;) {
+      if (emptyAt == Holder.RETIRED_BITS) {
+        return null;
+      }
+      long base = emptyAt - low < 0 ? low : emptyAt;
       long next = base + cost;
       if (next - now > 0) {
-        return Decision.denied(tokens(base, now), capacity, next - now, base + fill - now);
+        return report
+            ? Decision.denied(policy, 0, tokens(base, now), next - now, base + fill - now)
+            : REFUSED;
       }
-      long witness = (long) Holder.BITS.compareAndExchange(h, e, Holder.live(next));
-      if (witness == e) {
-        return Decision.allowed((now - next) / interval, capacity, next + fill - now);
+      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.live(next));
+      if (witness == emptyAt) {
+        return report
+            ? Decision.allowed(policy, 0, (now - next) / interval, next + fill - now)
+            : TAKEN;
       }
-      e = witness;
+      emptyAt = witness;
+    }
+  }
+
+  @Override
+  public boolean refund(Holder h, long now, long permits) {
+    long low = now - fill;
+    long back = permits > capacity ? fill : permits * interval;
+    long emptyAt = h.emptyAt;
+    for (;;) {
+      if (emptyAt == Holder.RETIRED_BITS) {
+        return false;
+      }
+      long given = emptyAt - back;
+      long next = given - low < 0 ? low : given;
+      if (next == emptyAt) {
+        return true;
+      }
+      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.live(next));
+      if (witness == emptyAt) {
+        return true;
+      }
+      emptyAt = witness;
     }
   }
 
@@ -107,19 +105,19 @@ final class LongEngine extends Engine {
    * again would be full twice at {@code t}. (Admissions record their reading anyway, and a
    * refused request for at most the capacity implies a bucket that is not full.)
    *
-   * @return the base, {@code max(E, low)}, or {@link Holder#RETIRED_BITS} if the holder is
+   * @return the base, {@code max(emptyAt, low)}, or {@link Holder#RETIRED_BITS} if the holder is
    *     retired (nothing is written then)
    */
-  private static long seen(Holder h, long e, long low) {
-    while (e != Holder.RETIRED_BITS && e - low < 0) {
+  private static long seen(Holder h, long emptyAt, long low) {
+    while (emptyAt != Holder.RETIRED_BITS && emptyAt - low < 0) {
       long stored = Holder.live(low);
-      long witness = (long) Holder.BITS.compareAndExchange(h, e, stored);
-      if (witness == e) {
+      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, stored);
+      if (witness == emptyAt) {
         return stored;
       }
-      e = witness;
+      emptyAt = witness;
     }
-    return e;
+    return emptyAt;
   }
 
   private long tokens(long base, long now) {
@@ -129,55 +127,55 @@ final class LongEngine extends Engine {
 
   @Override
   public long available(Holder h, long now) {
-    long base = seen(h, h.bits, now - fill);
+    long base = seen(h, h.emptyAt, now - fill);
     return base == Holder.RETIRED_BITS ? -1 : tokens(base, now);
   }
 
   @Override
   public boolean isFull(Holder h, long now) {
-    long e = h.bits;
-    return e == Holder.RETIRED_BITS || e - (now - fill) <= 0;
+    long emptyAt = h.emptyAt;
+    return emptyAt == Holder.RETIRED_BITS || emptyAt - (now - fill) <= 0;
   }
 
   @Override
   public long nanosUntilFull(Holder h, long now) {
-    long e = h.bits;
-    if (e == Holder.RETIRED_BITS) {
+    long emptyAt = h.emptyAt;
+    if (emptyAt == Holder.RETIRED_BITS) {
       return 0;
     }
-    long until = e + fill - now;
+    long until = emptyAt + fill - now;
     return until < 0 ? 0 : until;
   }
 
   @Override
   public long evictionRank(Holder h, long now) {
-    long e = h.bits;
-    return e == Holder.RETIRED_BITS ? -1 : rank(e, now);
+    long emptyAt = h.emptyAt;
+    return emptyAt == Holder.RETIRED_BITS ? -1 : rank(emptyAt, now);
   }
 
   @Override
   public boolean retire(Holder h, long now, long maxNanosUntilFull) {
-    long e = h.bits;
+    long emptyAt = h.emptyAt;
     for (;;) {
-      if (e == Holder.RETIRED_BITS) {
+      if (emptyAt == Holder.RETIRED_BITS) {
         return false;
       }
-      long rank = rank(e, now);
+      long rank = rank(emptyAt, now);
       if (rank < 0 || rank > maxNanosUntilFull) {
         return false;
       }
-      long witness = (long) Holder.BITS.compareAndExchange(h, e, Holder.RETIRED_BITS);
-      if (witness == e) {
+      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.RETIRED_BITS);
+      if (witness == emptyAt) {
         return true;
       }
-      e = witness;
+      emptyAt = witness;
     }
   }
 
-  /** -1 if the bucket with empty instant {@code e} is throttled at {@code now}, else nanoseconds until full. */
-  private long rank(long e, long now) {
+  /** -1 if the bucket with empty instant {@code emptyAt} is throttled at {@code now}, else nanoseconds until full. */
+  private long rank(long emptyAt, long now) {
     long low = now - fill;
-    long base = e - low < 0 ? low : e;
+    long base = emptyAt - low < 0 ? low : emptyAt;
     return 2 * tokens(base, now) < capacity ? -1 : base - low;
   }
 }

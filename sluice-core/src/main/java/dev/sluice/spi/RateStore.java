@@ -55,6 +55,26 @@ public interface RateStore<K> extends AutoCloseable {
   }
 
   /**
+   * Gives back {@code permits} that a request took from {@code key}'s bucket and that should not
+   * count after all, atomically at the store's time: each limit's {@code emptyAt} moves back by
+   * {@code permits * T}, but no earlier than full ({@code emptyAt' = max(emptyAt - n*T, now - C*T)}).
+   * Callers give back only what they took, so a refund never lets more through than the limit.
+   * A store may drop a refund it cannot apply exactly (a bucket no longer held is full already);
+   * it never applies one twice.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: a store that cannot refund says
+   * so rather than pretending.
+   *
+   * @param key the key, not null
+   * @param permits at least 1, at most the policy's smallest capacity
+   * @throws StoreUnavailableException if the store cannot be reached (nothing was given back,
+   *     or, past a deadline, it may have been given back once)
+   */
+  default void refund(K key, long permits) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot give permits back");
+  }
+
+  /**
    * Whole permits {@code key} could take now, taking none.
    *
    * @param key the key, not null

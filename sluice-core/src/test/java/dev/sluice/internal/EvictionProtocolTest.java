@@ -37,10 +37,10 @@ class EvictionProtocolTest {
     assertThat(engine.retire(h, now, 0)).isTrue();
 
     Object state = snapshot(h);
-    assertThat(engine.acquire(h, now, 1)).isEqualTo(Engine.RETIRED);
-    assertThat(engine.acquire(h, now, 1_000)).isEqualTo(Engine.RETIRED); // above the capacity
-    assertThat(engine.decideOrNull(h, now, 1)).isNull();
-    assertThat(engine.decideOrNull(h, now, 1_000)).isNull();
+    assertThat(engine.take(h, now, 1, false)).isNull();
+    assertThat(engine.take(h, now, 1_000, false)).isNull(); // above the capacity
+    assertThat(engine.take(h, now, 1, true)).isNull();
+    assertThat(engine.take(h, now, 1_000, true)).isNull();
     assertThat(engine.available(h, now + 10 * 60_000 * MS)).isEqualTo(-1);
     assertThat(engine.available(h, now - 10 * 60_000 * MS)).isEqualTo(-1);
     assertThat(engine.evictionRank(h, now)).isEqualTo(-1);
@@ -56,19 +56,19 @@ class EvictionProtocolTest {
     Engine engine = Engine.of(policy);
     long now = -3 * MS;
     Holder h = engine.newHolder(now);
-    assertThat(engine.acquire(h, now, 3)).isEqualTo(Engine.ACQUIRED); // 7 of 10 left
+    assertThat(engine.take(h, now, 3, false)).isSameAs(Engine.TAKEN); // 7 of 10 left
     long rank = engine.evictionRank(h, now);
     assertThat(rank).isPositive();
 
     assertThat(engine.retire(h, now, 0)).as("not full").isFalse();
     assertThat(engine.retire(h, now, rank - 1)).as("further from full than allowed").isFalse();
-    assertThat(engine.acquire(h, now, 3)).isEqualTo(Engine.ACQUIRED); // 4 of 10: throttled
+    assertThat(engine.take(h, now, 3, false)).isSameAs(Engine.TAKEN); // 4 of 10: throttled
     assertThat(engine.evictionRank(h, now)).isEqualTo(-1);
     assertThat(engine.retire(h, now, Long.MAX_VALUE)).as("throttled").isFalse();
 
     assertThat(engine.available(h, now)).isEqualTo(4);
-    assertThat(engine.decideOrNull(h, now, 4).allowed()).isTrue();
-    assertThat(engine.acquire(h, now, 1)).isEqualTo(Engine.REFUSED);
+    assertThat(engine.take(h, now, 4, true).allowed()).isTrue();
+    assertThat(engine.take(h, now, 1, false)).isSameAs(Engine.REFUSED);
   }
 
   @ParameterizedTest
@@ -77,9 +77,9 @@ class EvictionProtocolTest {
     Engine engine = Engine.of(policy);
     long now = 0;
     Holder atHalf = engine.newHolder(now);
-    engine.acquire(atHalf, now, 5);
+    engine.take(atHalf, now, 5, false);
     Holder belowHalf = engine.newHolder(now);
-    engine.acquire(belowHalf, now, 6);
+    engine.take(belowHalf, now, 6, false);
 
     assertThat(engine.evictionRank(atHalf, now)).isPositive();
     assertThat(engine.evictionRank(belowHalf, now)).isEqualTo(-1);
@@ -94,9 +94,9 @@ class EvictionProtocolTest {
 
     Holder h = engine.newHolder(now);
 
-    assertThat(h.bits).isEqualTo(Holder.RETIRED_BITS + 1);
+    assertThat(h.emptyAt).isEqualTo(Holder.RETIRED_BITS + 1);
     assertThat(engine.available(h, now)).isEqualTo(9); // one nanosecond short of the tenth
-    assertThat(engine.acquire(h, now, 9)).isEqualTo(Engine.ACQUIRED);
+    assertThat(engine.take(h, now, 9, false)).isSameAs(Engine.TAKEN);
   }
 
   @Test
@@ -105,14 +105,14 @@ class EvictionProtocolTest {
     long interval = 100 * MS;
     long now = Holder.RETIRED_BITS;
     Holder h = engine.newHolder(now); // E = now - 1 s
-    assertThat(engine.acquire(h, now, 5)).isEqualTo(Engine.ACQUIRED); // E = now - 500 ms
+    assertThat(engine.take(h, now, 5, false)).isSameAs(Engine.TAKEN); // E = now - 500 ms
 
     // E + 5 intervals = now = the sentinel's value
-    assertThat(engine.decideOrNull(h, now, 5).allowed()).isTrue();
+    assertThat(engine.take(h, now, 5, true).allowed()).isTrue();
 
-    assertThat(h.bits).isEqualTo(Holder.RETIRED_BITS + 1);
-    assertThat(engine.acquire(h, now + interval, 1)).isEqualTo(Engine.REFUSED);
-    assertThat(engine.acquire(h, now + interval + 1, 1)).isEqualTo(Engine.ACQUIRED);
+    assertThat(h.emptyAt).isEqualTo(Holder.RETIRED_BITS + 1);
+    assertThat(engine.take(h, now + interval, 1, false)).isSameAs(Engine.REFUSED);
+    assertThat(engine.take(h, now + interval + 1, 1, false)).isSameAs(Engine.TAKEN);
   }
 
   @Test
@@ -123,14 +123,14 @@ class EvictionProtocolTest {
     long now = Holder.RETIRED_BITS + fill; // a path that records the reading may write now - fill
 
     assertThat(engine.available(h, now)).isBetween(9L, 10L);
-    assertThat(engine.decideOrNull(h, now, 11)).isNotNull(); // above the capacity: records too
+    assertThat(engine.take(h, now, 11, true)).isNotNull(); // above the capacity: records too
 
-    assertThat(h.bits).isNotEqualTo(Holder.RETIRED_BITS);
+    assertThat(h.emptyAt).isNotEqualTo(Holder.RETIRED_BITS);
     assertThat(engine.evictionRank(h, now)).isNotNegative();
-    assertThat(engine.acquire(h, now, 9)).isEqualTo(Engine.ACQUIRED);
+    assertThat(engine.take(h, now, 9, false)).isSameAs(Engine.TAKEN);
   }
 
   private static Object snapshot(Holder h) {
-    return h.multi == null ? (Object) h.bits : (Object) h.multi;
+    return h.emptyAtParts == null ? (Object) h.emptyAt : (Object) h.emptyAtParts;
   }
 }

@@ -34,16 +34,16 @@ class NewKeyPublicationRaceTest {
     table.beforePlace = () -> {
       table.beforePlace = null;
       for (int i = 0; i < 20; i++) {
-        admitted[0] += table.tryAcquire("k", tB, 1) ? 1 : 0;
+        admitted[0] += table.take("k", tB, 1, false).allowed() ? 1 : 0;
       }
       assertThat(table.expireAll(tR, 0, () -> false)).isEqualTo(1);
     };
 
-    boolean stalled = table.tryAcquire("k", t0, 5); // stalls in beforePlace
+    boolean stalled = table.take("k", t0, 5, false).allowed(); // stalls in beforePlace
     admitted[0] += stalled ? 5 : 0;
 
     for (int i = 0; i < 20; i++) {
-      admitted[0] += table.tryAcquire("k", tR, 1) ? 1 : 0;
+      admitted[0] += table.take("k", tR, 1, false).allowed() ? 1 : 0;
     }
     // window [t0, tR] of 1,001 ms at 10/s with a capacity of 10: at most 10 + 10
     assertThat(admitted[0]).isLessThanOrEqualTo(20);
@@ -59,13 +59,13 @@ class NewKeyPublicationRaceTest {
     long[] admitted = new long[1];
     table.beforePlace = () -> {
       table.beforePlace = null;
-      admitted[0] += table.decide("k", tB, 10).allowed() ? 10 : 0;
+      admitted[0] += table.take("k", tB, 10, true).allowed() ? 10 : 0;
       assertThat(table.expireAll(tR, 0, () -> false)).isEqualTo(1);
     };
 
-    boolean stalled = table.decide("k", 0, 5).allowed(); // stalls in beforePlace
+    boolean stalled = table.take("k", 0, 5, true).allowed(); // stalls in beforePlace
     admitted[0] += stalled ? 5 : 0;
-    admitted[0] += table.decide("k", tR, 10).allowed() ? 10 : 0;
+    admitted[0] += table.take("k", tR, 10, true).allowed() ? 10 : 0;
 
     // window [0, tR] of 1,001 ms at 10/s with a capacity of 10: at most 10 + 10
     assertThat(admitted[0]).isEqualTo(20);

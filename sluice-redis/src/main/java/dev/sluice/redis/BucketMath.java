@@ -49,6 +49,7 @@ final class BucketMath {
   private static final byte[] LOOK = {'0'};
   private static final byte[] ZERO = {'0'};
 
+  private final Policy policy;
   private final int limits;
   private final long[] capacity;
   private final long[] num;
@@ -63,6 +64,7 @@ final class BucketMath {
   private final byte[][] look;
 
   BucketMath(Policy policy) {
+    this.policy = policy;
     List<Limit> list = policy.limits();
     limits = list.size();
     capacity = new long[limits];
@@ -181,7 +183,7 @@ final class BucketMath {
     check(reply, at);
     boolean admitted = number(reply, at) == 1;
     long remaining = Long.MAX_VALUE;
-    long limit = 1;
+    int binding = 0;
     long reset = 0;
     long retry = 1;
     for (int i = 0; i < limits; i++) {
@@ -190,7 +192,7 @@ final class BucketMath {
       long k = permitsIn(i, a, r);
       if (k < remaining) {
         remaining = k;
-        limit = capacity[i];
+        binding = i;
       }
       reset = Math.max(reset, fillQ[i] - a + ceilFraction(i, fillR[i] + r));
       if (!admitted && permits <= capacity[i]) {
@@ -199,12 +201,12 @@ final class BucketMath {
     }
     long resetNanos = reset * 1000;
     if (admitted) {
-      return Decision.allowed(remaining, limit, resetNanos);
+      return Decision.allowed(policy, binding, remaining, resetNanos);
     }
     if (permits > minCapacity) {
-      return Decision.exceedsCapacity(remaining, limit, resetNanos);
+      return Decision.exceedsCapacity(policy, binding, remaining, resetNanos);
     }
-    return Decision.denied(remaining, limit, retry * 1000, resetNanos);
+    return Decision.denied(policy, binding, remaining, retry * 1000, resetNanos);
   }
 
   /** The whole permits available in a reply to a look, for the key whose numbers start at {@code at}. */
@@ -234,7 +236,7 @@ final class BucketMath {
    */
   Decision refusalLater(long[] spans, long elapsedMicros, long permits, long resetNanos) {
     long remaining = Long.MAX_VALUE;
-    long limit = 1;
+    int binding = 0;
     long retry = 1;
     for (int i = 0; i < limits; i++) {
       long a = spans[2 * i] + elapsedMicros;
@@ -242,11 +244,11 @@ final class BucketMath {
       long k = permitsIn(i, a, r);
       if (k < remaining) {
         remaining = k;
-        limit = capacity[i];
+        binding = i;
       }
       retry = Math.max(retry, mulQ(i, permits) - a + ceilFraction(i, mulR(i, permits) + r));
     }
-    return Decision.denied(remaining, limit, retry * 1000, resetNanos);
+    return Decision.denied(policy, binding, remaining, retry * 1000, resetNanos);
   }
 
   /** The smallest capacity: a request for more can never succeed. */

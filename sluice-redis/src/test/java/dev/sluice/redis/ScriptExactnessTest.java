@@ -95,7 +95,7 @@ class ScriptExactnessTest {
           Decision expected = reference.decide(permits);
           Decision actual = store.decide("k", permits);
           assertThat(actual).as("step %d at %d µs, %d permits", step, NOW_MICROS.get(), permits)
-              .isEqualTo(inMicros(expected));
+              .isEqualTo(inMicros(policy, expected));
           assertThat(store.availablePermits("k")).isEqualTo(reference.availablePermits());
         }
       }
@@ -110,22 +110,22 @@ class ScriptExactnessTest {
     try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("seven"), policy,
         Ticker.system())) {
       // T = 142,857 1/7 µs; full bucket of 2
-      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(1, 2, 142_858_000L));
-      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(0, 2, 285_715_000L));
+      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(policy, 0, 1, 142_858_000L));
+      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
       // empty: next permit in T, rounded up to the microsecond; full in 2T
       assertThat(store.decide("k", 1))
-          .isEqualTo(Decision.denied(0, 2, 142_858_000L, 285_715_000L));
+          .isEqualTo(Decision.denied(policy, 0, 0, 142_858_000L, 285_715_000L));
       NOW_MICROS.addAndGet(142_857);
-      assertThat(store.decide("k", 1)).isEqualTo(Decision.denied(0, 2, 1_000L, 142_858_000L));
+      assertThat(store.decide("k", 1)).isEqualTo(Decision.denied(policy, 0, 0, 1_000L, 142_858_000L));
       NOW_MICROS.addAndGet(1);
       // E = t + 142,857 1/7; full at E + 2T = t + 428,571 3/7, i.e. in 285,713 3/7 µs
-      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(0, 2, 285_714_000L));
+      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(policy, 0, 0, 285_714_000L));
       NOW_MICROS.addAndGet(285_713);
       assertThat(store.availablePermits("k")).isEqualTo(1);
       NOW_MICROS.addAndGet(1);
       assertThat(store.availablePermits("k")).isEqualTo(2);
       assertThat(store.availablePermits("k")).isEqualTo(2);
-      assertThat(store.decide("k", 3)).isEqualTo(Decision.exceedsCapacity(2, 2, 0));
+      assertThat(store.decide("k", 3)).isEqualTo(Decision.exceedsCapacity(policy, 0, 2, 0));
     }
   }
 
@@ -173,12 +173,12 @@ class ScriptExactnessTest {
       NOW_MICROS.set(9_000_000L);
       assertThat(store.availablePermits("k")).isZero();
       // E = 10 s; one permit is due at 10.1 s, 1.1 s after this reading
-      assertThat(store.decide("k", 1)).isEqualTo(Decision.denied(0, 5, 1_100_000_000L,
+      assertThat(store.decide("k", 1)).isEqualTo(Decision.denied(policy, 0, 0, 1_100_000_000L,
           1_500_000_000L));
       NOW_MICROS.set(10_099_999L);
       assertThat(store.decide("k", 1).allowed()).isFalse();
       NOW_MICROS.set(10_100_000L);
-      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(0, 5, 500_000_000L));
+      assertThat(store.decide("k", 1)).isEqualTo(Decision.allowed(policy, 0, 0, 500_000_000L));
     }
   }
 
@@ -192,15 +192,16 @@ class ScriptExactnessTest {
   }
 
   /** The core's decision with waits rounded up to whole microseconds, as Redis reports them. */
-  static Decision inMicros(Decision d) {
+  static Decision inMicros(Policy policy, Decision d) {
     long reset = ceilMicros(d.resetAfterNanos());
+    int i = d.bindingIndex();
     if (d.allowed()) {
-      return Decision.allowed(d.remaining(), d.limit(), reset);
+      return Decision.allowed(policy, i, d.remaining(), reset);
     }
     if (!d.canEverSucceed()) {
-      return Decision.exceedsCapacity(d.remaining(), d.limit(), reset);
+      return Decision.exceedsCapacity(policy, i, d.remaining(), reset);
     }
-    return Decision.denied(d.remaining(), d.limit(), ceilMicros(d.retryAfterNanos()), reset);
+    return Decision.denied(policy, i, d.remaining(), ceilMicros(d.retryAfterNanos()), reset);
   }
 
   private static long ceilMicros(long nanos) {
