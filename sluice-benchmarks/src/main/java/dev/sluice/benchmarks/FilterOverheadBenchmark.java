@@ -1,10 +1,10 @@
 package dev.sluice.benchmarks;
 
 import dev.sluice.Limit;
-import dev.sluice.servlet.HeaderGroup;
-import dev.sluice.servlet.KeyResolver;
+import dev.sluice.http.HeaderGroup;
+import dev.sluice.http.KeyResolver;
 import dev.sluice.servlet.RateLimitFilter;
-import dev.sluice.servlet.Rule;
+import dev.sluice.http.Rule;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;

@@ -7,9 +7,9 @@ import dev.sluice.RateLimiter;
 import dev.sluice.Ticker;
 import dev.sluice.micrometer.SluiceMetrics;
 import dev.sluice.redis.RedisStore;
-import dev.sluice.servlet.HeaderGroup;
+import dev.sluice.http.HeaderGroup;
 import dev.sluice.servlet.RateLimitFilter;
-import dev.sluice.servlet.Rule;
+import dev.sluice.http.Rule;
 import dev.sluice.spi.StoreUnavailableException;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -226,11 +226,26 @@ public final class DemoServer implements AutoCloseable {
    */
   private static boolean answers(RedisStore.Factory redisStores, DemoOptions options,
       Ticker ticker) {
+    // A cold connection (and a busy machine) can miss the first calls' deadline: warm it for up
+    // to five seconds, so the first requests find it ready, before saying Redis does not answer.
+    long until = System.nanoTime() + 5_000_000_000L;
     try (RedisStore<String> probe = redisStores.create(RULE, Policy.of(options.limit), ticker)) {
-      probe.availablePermits("sluice-demo-probe"); // takes nothing
-      return true;
-    } catch (StoreUnavailableException e) {
-      return false;
+      while (true) {
+        try {
+          probe.availablePermits("sluice-demo-probe"); // takes nothing
+          return true;
+        } catch (StoreUnavailableException e) {
+          if (System.nanoTime() - until > 0) {
+            return false;
+          }
+          try {
+            Thread.sleep(50);
+          } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        }
+      }
     }
   }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.FailureMode;
 import dev.sluice.Limit;
-import dev.sluice.servlet.HeaderGroup;
+import dev.sluice.http.HeaderGroup;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

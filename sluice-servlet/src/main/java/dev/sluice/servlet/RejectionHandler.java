@@ -1,13 +1,15 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.Rejection;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Writes the response for a refused request: status and body. The rate-limit headers (including
- * {@code Retry-After}) are already set when it runs. The default,
- * {@link #problemJson()}, writes an RFC 9457 problem:
+ * {@code Retry-After}) are already set when it runs. The default, {@link #problemJson()}, writes
+ * the rejection's RFC 9457 problem:
  *
  * <pre>
  * HTTP/1.1 429 Too Many Requests
@@ -35,14 +37,19 @@ public interface RejectionHandler {
       throws IOException;
 
   /**
-   * The default handler: {@link Rejection#status()} and an {@code application/problem+json}
-   * body (RFC 9457) of type {@code https://iana.org/assignments/http-problem-types#quota-exceeded}
-   * for quota refusals, {@code about:blank} (403) for a missing key. The body names rules and
-   * numbers, never key material.
+   * The default handler: {@link Rejection#status()}, {@code Cache-Control: no-store} and the
+   * {@link Rejection#problemJson()} body.
    *
    * @return the handler
    */
   static RejectionHandler problemJson() {
-    return ProblemJson.INSTANCE;
+    return (request, response, r) -> {
+      byte[] body = r.problemJson().getBytes(StandardCharsets.UTF_8);
+      response.setStatus(r.status());
+      response.setContentType(Rejection.PROBLEM_JSON);
+      response.setHeader("Cache-Control", "no-store");
+      response.setContentLength(body.length);
+      response.getOutputStream().write(body);
+    };
   }
 }

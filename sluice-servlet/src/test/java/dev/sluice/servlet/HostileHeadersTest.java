@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.Limit;

@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import static dev.sluice.servlet.HeadersTimelineTest.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -109,7 +111,8 @@ class KeyResolverHttpTest {
       assertThat(none.statusCode()).isEqualTo(403);
       assertThat(none.headers().firstValue("Content-Type")).hasValue("application/problem+json");
       assertThat(none.body()).isEqualTo("{\"type\":\"about:blank\",\"title\":\"Forbidden\","
-          + "\"status\":403,\"detail\":\"The request carries no key for rate limit \\\"default\\\".\"}");
+          + "\"status\":403,\"detail\":\"The request carries no key for rate limit \\\"default\\\": "
+          + "it needs header X-API-Key.\"}");
       assertThat(header(none, "X-RateLimit-Limit")).isEqualTo("-");
       assertThat(server.raw("127.0.0.1", TestServer.rawGet("/hello", line("X-API-Key:")))
           .status()).as("empty value").isEqualTo(403);

@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import static dev.sluice.servlet.HeadersTimelineTest.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -53,12 +55,5 @@ class ProblemJsonTest {
       assertThat(header(r, "Retry-After")).isEqualTo("3600");
       assertThat(header(r, "X-RateLimit-Remaining")).isEqualTo("0");
     }
-  }
-
-  @Test
-  void jsonString_controlAndQuoteCharacters_escaped() {
-    StringBuilder sb = new StringBuilder();
-    ProblemJson.string(sb, "a\"b\\c\n\u0000\u2028");
-    assertThat(sb.toString()).isEqualTo("\"a\\\"b\\\\c\\u000a\\u0000\\u2028\"");
   }
 }

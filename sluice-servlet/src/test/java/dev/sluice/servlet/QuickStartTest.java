@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import static dev.sluice.servlet.HeadersTimelineTest.header;
 import static org.assertj.core.api.Assertions.assertThat;
 

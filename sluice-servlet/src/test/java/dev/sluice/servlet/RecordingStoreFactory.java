@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import dev.sluice.Decision;
 import dev.sluice.InMemoryStore;
 import dev.sluice.Policy;

@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import static dev.sluice.servlet.HeadersTimelineTest.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,7 +9,6 @@ import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
 import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
-import jakarta.servlet.http.HttpServletRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -58,7 +59,7 @@ class RulesHttpTest {
     RateLimitFilter filter = RateLimitFilter.builder()
         .rule(Rule.builder("search", Limit.perHour(10)).paths("/search").permits(4).build())
         .rule(Rule.builder("sized", Limit.perHour(10)).paths("/upload")
-            .permits((HttpServletRequest r) -> Long.parseLong(r.getParameter("n"))).build())
+            .permits((RequestView r) -> Long.parseLong(r.singleHeader("X-Size"))).build())
         .ticker(new ManualTicker()).build();
     try (TestServer server = TestServer.start(filter)) {
       assertThat(header(server.get("/search"), "X-RateLimit-Remaining")).isEqualTo("6");
@@ -67,11 +68,11 @@ class RulesHttpTest {
       assertThat(refused.statusCode()).isEqualTo(429);
       assertThat(header(refused, "X-RateLimit-Remaining")).isEqualTo("2");
       assertThat(header(refused, "Retry-After")).isEqualTo("720"); // 2 permits at 6 min each
-      assertThat(header(server.get("/upload?n=7"), "X-RateLimit-Remaining")).isEqualTo("3");
-      HttpResponse<String> free = server.get("/upload?n=0");
+      assertThat(header(server.get("/upload", "X-Size", "7"), "X-RateLimit-Remaining")).isEqualTo("3");
+      HttpResponse<String> free = server.get("/upload", "X-Size", "0");
       assertThat(free.statusCode()).isEqualTo(200);
       assertThat(header(free, "X-RateLimit-Remaining")).as("cost 0: rule skipped").isEqualTo("-");
-      assertThat(server.get("/upload?n=-1").statusCode()).isEqualTo(500);
+      assertThat(server.get("/upload", "X-Size", "-1").statusCode()).isEqualTo(500);
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.sluice.servlet;
 
+import dev.sluice.http.*;
+
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.http.HttpServlet;

@@ -1,4 +1,4 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -90,7 +90,7 @@ final class InetAddresses {
     }
   }
 
-  private static InetAddress byAddress(byte[] bytes) {
+  static InetAddress byAddress(byte[] bytes) {
     try {
       return InetAddress.getByAddress(bytes);
     } catch (UnknownHostException e) {

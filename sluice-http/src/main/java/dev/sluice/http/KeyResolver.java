@@ -1,24 +1,22 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
-import jakarta.servlet.http.HttpServletRequest;
-import java.security.Principal;
-import java.util.Enumeration;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * Says whose bucket a request draws on: request in, key material out, or empty when the request
- * carries no key (then {@link MissingKey} decides).
+ * carries no key (then {@link MissingKey} decides). Material that is empty or blank counts as no
+ * key, never as one shared bucket.
  *
- * <p>{@link RateLimitFilter} hashes whatever a resolver returns (SHA-256, 43 characters of
+ * <p>{@link HttpLimiter} hashes whatever a resolver returns (SHA-256, 43 characters of
  * base64url) before the key reaches a store or a log, whatever its size or bytes. The built-in
  * resolvers prefix their material with its kind ({@code ip:}, {@code header:x-api-key:},
  * {@code bearer:}, {@code principal:}), so an API key can never collide with an address. Any
  * function is a resolver:
  *
  * <pre>{@code
- * KeyResolver tenant = request -> Optional.ofNullable(request.getHeader("X-Tenant"));
+ * KeyResolver tenant = request -> Optional.ofNullable(request.singleHeader("X-Tenant"));
  * KeyResolver perKeyElsePerIp = KeyResolver.header("X-API-Key").orElse(KeyResolver.clientIp());
  * }</pre>
  *
@@ -33,10 +31,21 @@ public interface KeyResolver {
    * @param request the request
    * @return the material, or empty if the request has no key
    */
-  Optional<String> resolve(HttpServletRequest request);
+  Optional<String> resolve(RequestView request);
 
   /**
-   * The socket peer's address; forwarding headers are ignored. Never empty.
+   * What this resolver looks for, for the 403 problem a request without a key gets: for example
+   * {@code "header X-API-Key"}. Custom resolvers may override it.
+   *
+   * @return a short description
+   */
+  default String describe() {
+    return "a key";
+  }
+
+  /**
+   * The socket peer's address, keyed by network (IPv4 /32, IPv6 /64); forwarding headers are
+   * ignored. Never empty.
    *
    * @return the resolver
    */
@@ -45,15 +54,39 @@ public interface KeyResolver {
   }
 
   /**
-   * The client address: the socket peer, or, when the peer is one of {@code proxies}, the
-   * first untrusted hop of their forwarding header walked from the right. Never empty.
+   * The client address, keyed by network (IPv4 /32, IPv6 /64: a client owning a /64 has one
+   * bucket, not 2<sup>64</sup>): the socket peer, or, when the peer is one of {@code proxies},
+   * the first untrusted hop of their forwarding header walked from the right. Never empty.
    *
    * @param proxies the trusted proxies
    * @return the resolver
    */
   static KeyResolver clientIp(TrustedProxies proxies) {
+    return clientIp(proxies, 32, 64);
+  }
+
+  /**
+   * The client address as {@link #clientIp(TrustedProxies)}, keyed by the given network
+   * prefixes. IPv4-mapped IPv6 addresses ({@code ::ffff:a.b.c.d}) count as IPv4.
+   *
+   * @param proxies the trusted proxies
+   * @param ipv4PrefixBits 1 to 32 (32: one bucket per address)
+   * @param ipv6PrefixBits 1 to 128 (default 64, one bucket per subnet)
+   * @return the resolver
+   * @throws IllegalArgumentException if a prefix is out of range
+   */
+  static KeyResolver clientIp(TrustedProxies proxies, int ipv4PrefixBits, int ipv6PrefixBits) {
     Objects.requireNonNull(proxies, "proxies");
-    return request -> Optional.of("ip:" + ClientIp.of(request, proxies));
+    if (ipv4PrefixBits < 1 || ipv4PrefixBits > 32) {
+      throw new IllegalArgumentException(
+          "IPv4 prefix (/" + ipv4PrefixBits + ") must be from /1 to /32");
+    }
+    if (ipv6PrefixBits < 1 || ipv6PrefixBits > 128) {
+      throw new IllegalArgumentException(
+          "IPv6 prefix (/" + ipv6PrefixBits + ") must be from /1 to /128");
+    }
+    return new Resolvers.Named("the client address", request ->
+        Optional.of("ip:" + ClientIp.of(request, proxies, ipv4PrefixBits, ipv6PrefixBits)));
   }
 
   /**
@@ -71,7 +104,8 @@ public interface KeyResolver {
           "header name \"" + name + "\" must be 1 to 256 token characters (RFC 9110)");
     }
     String prefix = "header:" + name.toLowerCase(Locale.ROOT) + ":";
-    return request -> Resolvers.single(request, name).map(v -> prefix + v);
+    return new Resolvers.Named("header " + name, request ->
+        Optional.ofNullable(request.singleHeader(name)).map(v -> prefix + v));
   }
 
   /**
@@ -83,21 +117,20 @@ public interface KeyResolver {
    * @return the resolver
    */
   static KeyResolver bearerToken() {
-    return request -> Resolvers.single(request, "Authorization").flatMap(Resolvers::bearer);
+    return new Resolvers.Named("an Authorization: Bearer token", request ->
+        Optional.ofNullable(request.singleHeader("Authorization")).flatMap(Resolvers::bearer));
   }
 
   /**
-   * The name of the authenticated principal ({@link HttpServletRequest#getUserPrincipal()}).
-   * Empty for anonymous requests.
+   * The name of the authenticated principal. Empty for anonymous requests.
    *
    * @return the resolver
    */
   static KeyResolver principal() {
-    return request -> {
-      Principal p = request.getUserPrincipal();
-      return p == null || p.getName() == null ? Optional.empty()
-          : Optional.of("principal:" + p.getName());
-    };
+    return new Resolvers.Named("an authenticated principal", request -> {
+      String p = request.principal();
+      return p == null ? Optional.empty() : Optional.of("principal:" + p);
+    });
   }
 
   /**
@@ -108,10 +141,10 @@ public interface KeyResolver {
    */
   default KeyResolver orElse(KeyResolver other) {
     Objects.requireNonNull(other, "other");
-    return request -> {
-      Optional<String> k = resolve(request);
+    return new Resolvers.Named(describe() + " or " + other.describe(), request -> {
+      Optional<String> k = Resolvers.present(resolve(request));
       return k.isPresent() ? k : other.resolve(request);
-    };
+    });
   }
 
   /**
@@ -123,39 +156,8 @@ public interface KeyResolver {
    */
   default KeyResolver and(KeyResolver other) {
     Objects.requireNonNull(other, "other");
-    return request -> resolve(request).flatMap(a -> other.resolve(request)
-        .map(b -> "and:" + a.length() + ":" + a + b));
-  }
-}
-
-/** Helpers for the built-in resolvers. */
-final class Resolvers {
-
-  private Resolvers() {}
-
-  /** The only value of a header, non-empty; empty if absent, empty or repeated. */
-  static Optional<String> single(HttpServletRequest request, String name) {
-    Enumeration<String> values = request.getHeaders(name);
-    if (values == null || !values.hasMoreElements()) {
-      return Optional.empty();
-    }
-    String v = values.nextElement();
-    if (values.hasMoreElements() || v == null || v.isEmpty()) {
-      return Optional.empty();
-    }
-    return Optional.of(v);
-  }
-
-  /** The token of a {@code Bearer} credential. */
-  static Optional<String> bearer(String authorization) {
-    if (authorization.length() <= 7 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      return Optional.empty();
-    }
-    int i = 7;
-    while (i < authorization.length() && authorization.charAt(i) == ' ') {
-      i++;
-    }
-    return i == authorization.length() ? Optional.empty()
-        : Optional.of("bearer:" + authorization.substring(i));
+    return new Resolvers.Named(describe() + " and " + other.describe(), request ->
+        Resolvers.present(resolve(request)).flatMap(a -> Resolvers.present(other.resolve(request))
+            .map(b -> "and:" + a.length() + ":" + a + b)));
   }
 }

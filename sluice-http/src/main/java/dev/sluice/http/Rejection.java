@@ -1,4 +1,4 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 import dev.sluice.Decision;
 import java.time.Duration;
@@ -7,8 +7,10 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Why {@link RateLimitFilter} refused a request: what a {@link RejectionHandler} renders. The
- * rate-limit headers have already been set on the response when the handler runs. Immutable.
+ * Why {@link HttpLimiter} refused a request, as data a framework adapter renders: the
+ * {@link #status()}, the RFC 9457 body ({@link #problemJson()}, of type
+ * {@value #PROBLEM_JSON}), the binding decision. The rate-limit headers are in the
+ * {@link Verdict}. Immutable.
  */
 public final class Rejection {
 
@@ -18,7 +20,7 @@ public final class Rejection {
     QUOTA_EXCEEDED,
     /** The request costs more than a rule's capacity: it can never succeed. 429, no Retry-After. */
     EXCEEDS_CAPACITY,
-    /** A rule's resolver found no key and {@link MissingKey#DENY} applies. 403. */
+    /** A rule's resolver found no key (or a blank one) and {@link MissingKey#DENY} applies. 403. */
     MISSING_KEY,
     /**
      * A rule's store could not decide and its limiter's failure mode is
@@ -28,16 +30,43 @@ public final class Rejection {
     UNAVAILABLE
   }
 
+  /** The media type of {@link #problemJson()}. */
+  public static final String PROBLEM_JSON = "application/problem+json";
+
   private final Reason reason;
   private final List<String> rules;
   private final long permits;
   private final Decision decision;
+  private final String wanted;
 
-  Rejection(Reason reason, List<String> rules, long permits, Decision decision) {
+  Rejection(Reason reason, List<String> rules, long permits, Decision decision, String wanted) {
     this.reason = reason;
     this.rules = List.copyOf(rules);
     this.permits = permits;
     this.decision = decision;
+    this.wanted = wanted;
+  }
+
+  /**
+   * For {@link Reason#MISSING_KEY}: what the rule's resolver looks for
+   * ({@link KeyResolver#describe()}, such as {@code "header X-API-Key"}); otherwise empty text.
+   *
+   * @return the description
+   */
+  public String wanted() {
+    return wanted == null ? "" : wanted;
+  }
+
+  /**
+   * The RFC 9457 problem body ({@value #PROBLEM_JSON}): of type
+   * {@code https://iana.org/assignments/http-problem-types#quota-exceeded} for quota refusals,
+   * {@code about:blank} for a missing key (403) or an unavailable store (503). It names rules,
+   * numbers and what a missing key should be, never key material.
+   *
+   * @return the JSON text
+   */
+  public String problemJson() {
+    return ProblemJson.body(this);
   }
 
   /**

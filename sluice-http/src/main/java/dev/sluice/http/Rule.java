@@ -1,9 +1,8 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 import dev.sluice.Limit;
 import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
-import jakarta.servlet.http.HttpServletRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,7 +22,7 @@ import java.util.function.ToLongFunction;
  * }</pre>
  *
  * <p>A rule built from a {@link Limit} or {@link Policy} gets its own {@link RateLimiter}, created
- * and closed by the filter. A rule built from a {@link RateLimiter} uses that limiter (shared
+ * and closed by the {@link HttpLimiter}. A rule built from a {@link RateLimiter} uses that limiter (shared
  * with other code, or backed by another store) and never closes it. Each rule's buckets are its
  * own: two rules never share a bucket. Immutable.
  */
@@ -34,19 +33,26 @@ public final class Rule {
   private final RateLimiter<String> limiter;
   private final List<PathPattern> paths;
   private final Set<String> methods;
-  private final ToLongFunction<HttpServletRequest> permits;
+  private final ToLongFunction<RequestView> permits;
   private final KeyResolver key;
   private final String ietfPolicy;
+  private final String[] capacityText;
 
   private Rule(Builder b) {
     this.name = b.name;
     this.policy = b.policy;
     this.limiter = b.limiter;
     this.paths = List.copyOf(b.paths.isEmpty() ? List.of(PathPattern.compile("/**")) : b.paths);
-    this.methods = Set.copyOf(b.methods);
+    Set<String> m = new TreeSet<>(b.methods);
+    if (m.contains("GET")) {
+      m.add("HEAD"); // a HEAD is a GET without the body: a GET rule covers it
+    }
+    this.methods = Set.copyOf(m);
     this.permits = b.permits;
     this.key = b.key;
     this.ietfPolicy = Headers.policyItems(name, policy);
+    this.capacityText = policy.limits().stream().map(l -> Long.toString(l.capacity()))
+        .toArray(String[]::new);
   }
 
   /**
@@ -73,7 +79,7 @@ public final class Rule {
   }
 
   /**
-   * A rule drawing on an existing limiter, named after it; the filter never closes it.
+   * A rule drawing on an existing limiter, named after it; the HTTP limiter never closes it.
    *
    * @param limiter the limiter, keyed by the hashed key
    * @return a builder
@@ -123,7 +129,12 @@ public final class Rule {
     return ietfPolicy;
   }
 
-  long permits(HttpServletRequest request) {
+  /** The capacity of limit {@code i} as text, for {@code X-RateLimit-Limit}; built once. */
+  String capacityText(int i) {
+    return capacityText[i];
+  }
+
+  long permits(RequestView request) {
     long n = permits.applyAsLong(request);
     if (n < 0) {
       throw new IllegalStateException(
@@ -158,7 +169,7 @@ public final class Rule {
     private final RateLimiter<String> limiter;
     private final List<PathPattern> paths = new ArrayList<>();
     private final Set<String> methods = new TreeSet<>();
-    private ToLongFunction<HttpServletRequest> permits = r -> 1L;
+    private ToLongFunction<RequestView> permits = r -> 1L;
     private KeyResolver key;
 
     private Builder(String name, Policy policy, RateLimiter<String> limiter) {
@@ -183,7 +194,8 @@ public final class Rule {
     }
 
     /**
-     * The methods the rule applies to (default: all); adds to earlier calls.
+     * The methods the rule applies to (default: all); adds to earlier calls. {@code GET}
+     * covers {@code HEAD} too, which is a GET without the body.
      *
      * @param names method names, such as {@code GET}; compared case-sensitively after upper-casing
      * @return this builder
@@ -222,13 +234,13 @@ public final class Rule {
      * @param cost the cost function, thread-safe
      * @return this builder
      */
-    public Builder permits(ToLongFunction<HttpServletRequest> cost) {
+    public Builder permits(ToLongFunction<RequestView> cost) {
       this.permits = Objects.requireNonNull(cost, "cost");
       return this;
     }
 
     /**
-     * Whose bucket this rule's requests draw on (default: the filter's resolver).
+     * Whose bucket this rule's requests draw on (default: the HTTP limiter's resolver).
      *
      * @param resolver the key resolver for this rule
      * @return this builder

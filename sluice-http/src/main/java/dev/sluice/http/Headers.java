@@ -1,9 +1,9 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 import dev.sluice.Decision;
 import dev.sluice.Limit;
 import dev.sluice.Policy;
-import jakarta.servlet.http.HttpServletResponse;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -16,8 +16,9 @@ import java.util.Set;
  * spends {@code q} permits at most once every {@code w} seconds is never refused. {@code RateLimit}
  * then reports {@code r}, the whole permits left, and {@code t}, the seconds until the bucket is
  * full again (the same as {@code X-RateLimit-Reset}). A rule of several limits lists each as
- * {@code "<rule>.1"}, {@code "<rule>.2"}, ...; its {@code RateLimit} item names the limit with the
- * fewest permits left, and its {@code t} is the time until every limit of the rule is full (for
+ * {@code "<rule>.1"}, {@code "<rule>.2"}, ...; its {@code RateLimit} item names the limit that
+ * bound the decision ({@link Decision#bindingIndex()}: the one with the fewest permits left), and
+ * its {@code t} is the time until every limit of the rule is full (for
  * that limit an upper bound: never too early). Rule names are restricted to
  * {@code [A-Za-z0-9._-]}, so they need no escaping inside a Structured Fields string.
  */
@@ -38,24 +39,32 @@ final class Headers {
   }
 
   /**
-   * Writes the enabled groups.
+   * The enabled groups' headers, as name and value pairs: {@code [name0, value0, name1, ...]}.
    *
-   * @param outcomes the rules that applied, decided or not (undecided only on refusals)
+   * @param outcomes the rules that applied; a rule with no decision (or a refunded one) is
+   *     listed in {@code RateLimit-Policy} only
    * @param binding the decision the X-RateLimit group and Retry-After describe; one with a
-   *     bucket behind it ({@link RateLimitFilter#counted})
+   *     bucket behind it ({@link HttpLimiter#counted})
    */
-  static void write(HttpServletResponse response, Set<HeaderGroup> groups,
-      List<Outcome> outcomes, Decision binding) {
+  static String[] build(Set<HeaderGroup> groups, List<Outcome> outcomes, Outcome binding) {
+    String[] h = new String[12];
+    int n = 0;
+    Decision d = binding.decision;
     if (groups.contains(HeaderGroup.X_RATELIMIT)) {
-      response.setHeader("X-RateLimit-Limit", Long.toString(binding.limit()));
-      response.setHeader("X-RateLimit-Remaining", Long.toString(binding.remaining()));
-      response.setHeader("X-RateLimit-Reset", Long.toString(ceilSeconds(binding.resetAfterNanos())));
+      h[n++] = "X-RateLimit-Limit";
+      h[n++] = binding.rule.capacityText(d.bindingIndex());
+      h[n++] = "X-RateLimit-Remaining";
+      h[n++] = Long.toString(d.remaining());
+      h[n++] = "X-RateLimit-Reset";
+      h[n++] = Long.toString(ceilSeconds(d.resetAfterNanos()));
     }
     if (groups.contains(HeaderGroup.IETF)) {
+      String policyValue;
+      String stateValue;
       if (outcomes.size() == 1) {
         Outcome o = outcomes.get(0);
-        response.setHeader("RateLimit-Policy", o.rule.ietfPolicy());
-        response.setHeader("RateLimit", state(new StringBuilder(32), o).toString());
+        policyValue = o.rule.ietfPolicy();
+        stateValue = state(new StringBuilder(32), o).toString();
       } else {
         // Only decisions with a bucket behind them are described (a failure mode's are not).
         StringBuilder policy = new StringBuilder(64);
@@ -65,20 +74,26 @@ final class Headers {
             policy.append(", ");
           }
           policy.append(o.rule.ietfPolicy());
-          if (o.decision != null && RateLimitFilter.counted(o.decision)) {
+          if (o.decision != null && HttpLimiter.counted(o.decision)) {
             if (state.length() > 0) {
               state.append(", ");
             }
             state(state, o);
           }
         }
-        response.setHeader("RateLimit-Policy", policy.toString());
-        response.setHeader("RateLimit", state.toString());
+        policyValue = policy.toString();
+        stateValue = state.toString();
       }
+      h[n++] = "RateLimit-Policy";
+      h[n++] = policyValue;
+      h[n++] = "RateLimit";
+      h[n++] = stateValue;
     }
-    if (groups.contains(HeaderGroup.RETRY_AFTER) && !binding.allowed() && binding.canEverSucceed()) {
-      response.setHeader("Retry-After", Long.toString(retryAfterSeconds(binding.retryAfterNanos())));
+    if (groups.contains(HeaderGroup.RETRY_AFTER) && !d.allowed() && d.canEverSucceed()) {
+      h[n++] = "Retry-After";
+      h[n++] = Long.toString(retryAfterSeconds(d.retryAfterNanos()));
     }
+    return n == h.length ? h : Arrays.copyOf(h, n);
   }
 
   /** {@code "<name>";q=<capacity>;w=<seconds to fill>} for each limit of a rule. */
@@ -100,7 +115,7 @@ final class Headers {
   private static StringBuilder state(StringBuilder sb, Outcome o) {
     Decision d = o.decision;
     Policy p = o.rule.policy();
-    return sb.append('"').append(itemName(o.rule.name(), p.limits().size(), bindingLimit(p, d)))
+    return sb.append('"').append(itemName(o.rule.name(), p.limits().size(), d.bindingIndex()))
         .append("\";r=").append(d.remaining())
         .append(";t=").append(ceilSeconds(d.resetAfterNanos()));
   }
@@ -110,14 +125,4 @@ final class Headers {
     return limits == 1 ? rule : rule + "." + (index + 1);
   }
 
-  /** The limit a decision's {@code remaining} refers to: the first with its capacity. */
-  private static int bindingLimit(Policy p, Decision d) {
-    List<Limit> limits = p.limits();
-    for (int i = 0; i < limits.size(); i++) {
-      if (limits.get(i).capacity() == d.limit()) {
-        return i;
-      }
-    }
-    return 0;
-  }
 }

@@ -1,9 +1,7 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
-import jakarta.servlet.http.HttpServletRequest;
+import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.List;
 
 /**
@@ -30,24 +28,49 @@ final class ClientIp {
    * @param proxies the trusted proxies
    * @return the address
    */
-  static String of(HttpServletRequest request, TrustedProxies proxies) {
-    String peerText = request.getRemoteAddr();
-    if (proxies.isEmpty()) {
-      return String.valueOf(peerText); // the container's text for the socket address, as is
+  static String of(RequestView request, TrustedProxies proxies) {
+    return of(request, proxies, 32, 64);
+  }
+
+  /**
+   * The client address of {@code request} as text, keyed by network prefix: the first
+   * {@code v4Bits} bits of an IPv4 address, the first {@code v6Bits} of an IPv6 one (the rest
+   * zeroed, and {@code /bits} appended when not the whole address). IPv4-mapped IPv6 addresses
+   * ({@code ::ffff:a.b.c.d}) count as IPv4.
+   *
+   * @param request the request
+   * @param proxies the trusted proxies
+   * @param v4Bits 0 to 32
+   * @param v6Bits 0 to 128
+   * @return the address or network
+   */
+  static String of(RequestView request, TrustedProxies proxies, int v4Bits, int v6Bits) {
+    String peerText = request.remoteAddress();
+    if (proxies.isEmpty() && v4Bits == 32 && peerText != null && peerText.indexOf(':') < 0
+        && peerText.indexOf('[') < 0) {
+      return peerText; // the container's text for an IPv4 peer, as is: nothing to mask
     }
     InetAddress peer = InetAddresses.parse(peerText);
     if (peer == null) {
       return String.valueOf(peerText); // not an IP socket; the container's text is all there is
     }
-    if (!proxies.contains(peer)) {
-      return peer.getHostAddress();
+    InetAddress client = proxies.isEmpty() || !proxies.contains(peer)
+        ? peer : walk(peer, request.headers(proxies.header().fieldName()), proxies);
+    return prefix(client, v4Bits, v6Bits);
+  }
+
+  /** The network of {@code a} as text: the address itself for a whole-address prefix. */
+  static String prefix(InetAddress a, int v4Bits, int v6Bits) {
+    byte[] bytes = a.getAddress();
+    int bits = a instanceof Inet4Address ? v4Bits : v6Bits;
+    if (bits == bytes.length * 8) {
+      return a.getHostAddress();
     }
-    Enumeration<String> values = request.getHeaders(proxies.header().fieldName());
-    List<String> lines = new ArrayList<>(2);
-    while (values != null && values.hasMoreElements()) {
-      lines.add(values.nextElement());
+    for (int i = 0; i < bytes.length; i++) {
+      int keep = Math.max(0, Math.min(8, bits - 8 * i));
+      bytes[i] &= (byte) (0xff00 >>> keep);
     }
-    return walk(peer, lines, proxies).getHostAddress();
+    return InetAddresses.byAddress(bytes).getHostAddress() + "/" + bits;
   }
 
   /**

@@ -1,15 +1,9 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 import dev.sluice.Decision;
-import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
-/** The default {@link RejectionHandler}: RFC 9457 problem details. */
-final class ProblemJson implements RejectionHandler {
-
-  static final ProblemJson INSTANCE = new ProblemJson();
+/** The RFC 9457 problem details of a {@link Rejection}. */
+final class ProblemJson {
 
   static final String QUOTA_EXCEEDED_TYPE =
       "https://iana.org/assignments/http-problem-types#quota-exceeded";
@@ -18,22 +12,12 @@ final class ProblemJson implements RejectionHandler {
 
   private ProblemJson() {}
 
-  @Override
-  public void reject(HttpServletRequest request, HttpServletResponse response, Rejection r)
-      throws IOException {
-    byte[] body = body(r).getBytes(StandardCharsets.UTF_8);
-    response.setStatus(r.status());
-    response.setContentType("application/problem+json");
-    response.setHeader("Cache-Control", "no-store");
-    response.setContentLength(body.length);
-    response.getOutputStream().write(body);
-  }
-
   static String body(Rejection r) {
     StringBuilder sb = new StringBuilder(320);
     if (r.reason() == Rejection.Reason.MISSING_KEY) {
       sb.append("{\"type\":\"about:blank\",\"title\":\"Forbidden\",\"status\":403,\"detail\":");
-      string(sb, "The request carries no key for rate limit \"" + r.rules().get(0) + "\".");
+      string(sb, "The request carries no key for rate limit \"" + r.rules().get(0)
+          + "\": it needs " + r.wanted() + ".");
       return sb.append('}').toString();
     }
     if (r.reason() == Rejection.Reason.UNAVAILABLE) {

@@ -1,15 +1,15 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 /**
- * What {@link RateLimitFilter} does with a request for which a rule's {@link KeyResolver} finds
+ * What {@link HttpLimiter} does with a request for which a rule's {@link KeyResolver} finds
  * no key (no API-key header, no bearer token, no principal). Keyless requests are never pooled
  * into one shared bucket.
  */
 public enum MissingKey {
 
   /**
-   * Refuse the request (the default): the {@link RejectionHandler} gets a
-   * {@link Rejection.Reason#MISSING_KEY} rejection, by default a 403 problem response.
+   * Refuse the request (the default) with a {@link Rejection.Reason#MISSING_KEY} rejection, by
+   * default a 403 problem response naming what the key should be.
    */
   DENY,
 

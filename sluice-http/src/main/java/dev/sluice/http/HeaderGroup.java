@@ -1,7 +1,7 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 /**
- * The groups of rate-limit response headers {@link RateLimitFilter} can write; each can be
+ * The groups of rate-limit response headers {@link HttpLimiter} can write; each can be
  * switched off. All times are whole seconds, rounded up.
  */
 public enum HeaderGroup {

@@ -1,4 +1,4 @@
-package dev.sluice.servlet;
+package dev.sluice.http;
 
 import dev.sluice.Decision;
 import dev.sluice.RateLimiter;
@@ -10,7 +10,6 @@ final class Outcome {
   final int index;
   final String key;
   final long cost;
-  long available;
   Decision decision;
 
   Outcome(Rule rule, RateLimiter<String> limiter, int index, String key, long cost) {

@@ -1,0 +1,523 @@
+package dev.sluice.http;
+
+import dev.sluice.Decision;
+import dev.sluice.InMemoryStore;
+import dev.sluice.Limit;
+import dev.sluice.RateLimiter;
+import dev.sluice.Ticker;
+import dev.sluice.spi.RateStoreFactory;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Framework-neutral HTTP rate limiting, the strategy that decides: for a {@link RequestView}, the
+ * {@link Rule}s that match it draw permits from the bucket of the request's key, and the answer
+ * is a {@link Verdict}, data that a framework adapter (the servlet filter, a WebFlux filter)
+ * writes out: pass or refuse, the rate-limit headers ({@link HeaderGroup}), the RFC 9457 problem.
+ *
+ * <pre>{@code
+ * HttpLimiter limiter = HttpLimiter.builder()
+ *     .key(KeyResolver.clientIp(TrustedProxies.of("10.0.0.0/8")))
+ *     .rule(Rule.builder("api", Limit.perSecond(10).withCapacity(20)).paths("/api/**").build())
+ *     .exempt("/health")
+ *     .build();
+ * Verdict v = limiter.decide(requestView);
+ * }</pre>
+ *
+ * <h2>Several rules: all-or-nothing</h2>
+ * A request matched by several rules is admitted only if every rule has its permits, and a
+ * request refused by one rule takes nothing from the others: every rule decides, and if any
+ * refuses, the permits the others took are given back exactly ({@link RateLimiter#refund}: each
+ * regains what it took, never more, capped at full). A striped lock per (rule, key) serializes
+ * this limiter's decisions on a key, so no request of this node sees permits that are about to be
+ * given back. What remains: another node (or other code sharing a limiter) may see those permits
+ * missing for the moment between take and refund (a refusal it would not otherwise get; never an
+ * extra admission); a permit taken under a failure mode ({@code LOCAL} fallback, or a store that
+ * cannot refund) is not given back, which under-admits, never over-admits. A single rule takes no
+ * lock and never refunds.
+ *
+ * <h2>What is limited</h2>
+ * Exempt paths pass untouched, without headers. A rule for {@code GET} covers {@code HEAD}. A rule
+ * whose key is missing (no key, or an empty or blank one) refuses the request
+ * ({@link MissingKey#DENY}, the default, 403) or does not apply to it ({@link MissingKey#ALLOW}).
+ *
+ * <h2>When the store cannot decide</h2>
+ * A limiter whose store is unavailable answers with its {@link dev.sluice.FailureMode}: a
+ * fail-open admission passes with no rate-limit headers (there is no count behind them); a
+ * fail-closed refusal is {@link Rejection.Reason#UNAVAILABLE} (503, not 429), with no rate-limit
+ * headers and no {@code Retry-After}; a local-fallback decision is a real decision by this node's
+ * buckets and is answered like any other. With several rules, a quota refusal by any of them wins
+ * over an unavailable store (429).
+ *
+ * <h2>Lifecycle</h2>
+ * {@link #close()} closes the limiters this object created for rules built from a limit or
+ * policy, never limiters passed in. Thread-safe.
+ */
+public final class HttpLimiter implements AutoCloseable {
+
+  private static final int STRIPES = 256;
+
+  private final Rule[] rules;
+  private final RateLimiter<String>[] limiters;
+  private final boolean[] owned;
+  private final List<PathPattern> exempt;
+  private final KeyResolver defaultKey;
+  private final Set<HeaderGroup> headers;
+  private final MissingKey missingKey;
+  private final ReentrantLock[] stripes;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  @SuppressWarnings("unchecked")
+  private HttpLimiter(Builder b) {
+    int n = b.rules.size();
+    this.rules = b.rules.toArray(new Rule[0]);
+    this.limiters = (RateLimiter<String>[]) new RateLimiter<?>[n];
+    this.owned = new boolean[n];
+    try {
+      for (int i = 0; i < n; i++) {
+        Rule r = rules[i];
+        if (r.limiter() != null) {
+          limiters[i] = r.limiter();
+        } else {
+          limiters[i] = RateLimiter.builder(r.policy()).name(r.name()).ticker(b.ticker)
+              .store(b.store).build();
+          owned[i] = true;
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      closeOwned(); // a failed build leaks nothing it created
+      throw e;
+    }
+    this.exempt = List.copyOf(b.exempt);
+    this.defaultKey = b.key;
+    this.headers = Collections.unmodifiableSet(EnumSet.copyOf(b.headers));
+    this.missingKey = b.missingKey;
+    if (n > 1) {
+      stripes = new ReentrantLock[STRIPES];
+      for (int i = 0; i < STRIPES; i++) {
+        stripes[i] = new ReentrantLock();
+      }
+    } else {
+      stripes = null;
+    }
+  }
+
+  /**
+   * A builder with the defaults: key {@link KeyResolver#clientIp()}, every header group,
+   * {@link MissingKey#DENY}, the in-memory store and the system ticker. At least one rule (or
+   * {@link Builder#limit}) is required.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Decides {@code request}: takes the permits of every rule that applies, or none.
+   *
+   * @param request the request
+   * @return what to do with it
+   */
+  public Verdict decide(RequestView request) {
+    String path = request.path();
+    for (PathPattern p : exempt) {
+      if (p.matches(path)) {
+        return Verdict.UNLIMITED;
+      }
+    }
+    String method = request.method();
+    List<Outcome> outcomes = null;
+    Map<KeyResolver, Optional<String>> resolved = null;
+    for (int i = 0; i < rules.length; i++) {
+      Rule rule = rules[i];
+      if (!rule.matches(path, method)) {
+        continue;
+      }
+      long cost = rule.permits(request);
+      if (cost == 0) {
+        continue;
+      }
+      KeyResolver resolver = rule.key() != null ? rule.key() : defaultKey;
+      Optional<String> material;
+      if (rules.length == 1) {
+        material = Resolvers.present(resolver.resolve(request));
+      } else {
+        if (resolved == null) {
+          resolved = new IdentityHashMap<>(4);
+        }
+        material = resolved.get(resolver);
+        if (material == null) {
+          material = Resolvers.present(resolver.resolve(request));
+          resolved.put(resolver, material);
+        }
+      }
+      if (material.isEmpty()) {
+        if (missingKey == MissingKey.DENY) {
+          return new Verdict(null, new Rejection(Rejection.Reason.MISSING_KEY,
+              List.of(rule.name()), 0, null, resolver.describe()), new String[0]);
+        }
+        continue;
+      }
+      if (outcomes == null) {
+        outcomes = new ArrayList<>(rules.length);
+      }
+      outcomes.add(new Outcome(rule, limiters[i], i, Keys.hash(material.get()), cost));
+    }
+    if (outcomes == null) {
+      return Verdict.UNLIMITED;
+    }
+    boolean admitted = decide(outcomes);
+    Outcome binding = binding(outcomes, admitted);
+    String[] written = binding == null ? new String[0]
+        : Headers.build(headers, outcomes, binding);
+    if (admitted) {
+      return new Verdict(binding == null ? outcomes.get(0).decision : binding.decision, null,
+          written);
+    }
+    List<String> refusing = new ArrayList<>(1);
+    if (binding == null) {
+      // Every refusal came from a failure mode: the store is unavailable, not the client over
+      // its quota. 503, and no rate-limit headers: there is no count behind them.
+      Decision failed = null;
+      for (Outcome o : outcomes) {
+        if (o.decision != null && !o.decision.allowed()) {
+          refusing.add(o.rule.name());
+          failed = o.decision;
+        }
+      }
+      return new Verdict(failed,
+          new Rejection(Rejection.Reason.UNAVAILABLE, refusing, 0, failed, null), written);
+    }
+    for (Outcome o : outcomes) {
+      if (o.decision != null && !o.decision.allowed() && counted(o.decision)) {
+        refusing.add(o.rule.name());
+      }
+    }
+    Rejection.Reason reason = binding.decision.canEverSucceed()
+        ? Rejection.Reason.QUOTA_EXCEEDED : Rejection.Reason.EXCEEDS_CAPACITY;
+    return new Verdict(binding.decision,
+        new Rejection(reason, refusing, binding.cost, binding.decision, null), written);
+  }
+
+  /** Sets a decision on every outcome; returns whether all admitted. */
+  private boolean decide(List<Outcome> outcomes) {
+    if (stripes == null || outcomes.size() == 1) {
+      Outcome o = outcomes.get(0);
+      o.decision = o.limiter.decide(o.key, o.cost);
+      return o.decision.allowed();
+    }
+    int[] locks = new int[outcomes.size()];
+    for (int i = 0; i < locks.length; i++) {
+      Outcome o = outcomes.get(i);
+      int h = o.key.hashCode() * 31 + o.index;
+      locks[i] = (h ^ (h >>> 16)) & (STRIPES - 1);
+    }
+    Arrays.sort(locks);
+    int held = 0;
+    try {
+      for (int i = 0; i < locks.length; i++) {
+        if (i == 0 || locks[i] != locks[i - 1]) {
+          stripes[locks[i]].lock();
+        }
+        held = i + 1;
+      }
+      return decideAll(outcomes);
+    } finally {
+      for (int i = held - 1; i >= 0; i--) {
+        if (i == 0 || locks[i] != locks[i - 1]) {
+          stripes[locks[i]].unlock();
+        }
+      }
+    }
+  }
+
+  /**
+   * Every rule decides; if any refuses, the rules that admitted give their permits back and their
+   * decisions are dropped (they describe permits no longer taken).
+   */
+  private static boolean decideAll(List<Outcome> outcomes) {
+    boolean all = true;
+    for (Outcome o : outcomes) {
+      o.decision = o.limiter.decide(o.key, o.cost);
+      all &= o.decision.allowed();
+    }
+    if (all) {
+      return true;
+    }
+    for (Outcome o : outcomes) {
+      Decision d = o.decision;
+      if (d.allowed() && d.source() != Decision.Source.FAILURE_OPEN) {
+        if (d.source() == Decision.Source.STORE) {
+          try {
+            o.limiter.refund(o.key, o.cost);
+          } catch (UnsupportedOperationException cannot) {
+            // a store that cannot refund keeps the permits: under-admission, never over
+          }
+        }
+        o.decision = null;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether a decision has a bucket behind it (the store's, or the local fallback's); a
+   * fail-open admission or a fail-closed refusal has none, so no header may describe it.
+   */
+  static boolean counted(Decision d) {
+    return d.source() == Decision.Source.STORE || d.source() == Decision.Source.LOCAL_FALLBACK;
+  }
+
+  /**
+   * The decision the headers describe, or null if no decision has a count behind it: when
+   * admitted, the one with the fewest permits left (ties: the longest reset); when refused, the
+   * refusal with the longest wait (never = longest).
+   */
+  private static Outcome binding(List<Outcome> outcomes, boolean admitted) {
+    Outcome best = null;
+    for (Outcome o : outcomes) {
+      Decision d = o.decision;
+      if (d == null || d.allowed() != admitted || !counted(d)) {
+        continue;
+      }
+      if (best == null) {
+        best = o;
+        continue;
+      }
+      Decision b = best.decision;
+      if (admitted) {
+        if (d.remaining() < b.remaining()
+            || (d.remaining() == b.remaining() && d.resetAfterNanos() > b.resetAfterNanos())) {
+          best = o;
+        }
+      } else if (b.canEverSucceed()
+          && (!d.canEverSucceed() || d.retryAfterNanos() > b.retryAfterNanos())) {
+        best = o;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Whole permits {@code rule} holds for {@code request}'s key, taking none: for status pages
+   * and health endpoints that show a caller its allowance.
+   *
+   * @param request the request whose key is resolved
+   * @param rule the rule's name
+   * @return the permits, or empty if the request has no key for that rule
+   * @throws IllegalArgumentException if there is no such rule
+   */
+  public OptionalLong availablePermits(RequestView request, String rule) {
+    Objects.requireNonNull(request, "request");
+    Objects.requireNonNull(rule, "rule");
+    for (int i = 0; i < rules.length; i++) {
+      if (rules[i].name().equals(rule)) {
+        KeyResolver resolver = rules[i].key() != null ? rules[i].key() : defaultKey;
+        Optional<String> material = Resolvers.present(resolver.resolve(request));
+        return material.isEmpty() ? OptionalLong.empty()
+            : OptionalLong.of(limiters[i].availablePermits(Keys.hash(material.get())));
+      }
+    }
+    throw new IllegalArgumentException("no rule named \"" + rule + "\"; rules: " + rules());
+  }
+
+  /**
+   * The rules, in the order they are checked.
+   *
+   * @return the rules
+   */
+  public List<Rule> rules() {
+    return List.of(rules);
+  }
+
+  /**
+   * The header groups written.
+   *
+   * @return the groups
+   */
+  public Set<HeaderGroup> headerGroups() {
+    return headers;
+  }
+
+  /** Closes the limiters this object created (not those passed in); idempotent. */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      closeOwned();
+    }
+  }
+
+  private void closeOwned() {
+    RuntimeException first = null;
+    for (int i = 0; i < limiters.length; i++) {
+      if (owned[i] && limiters[i] != null) {
+        try {
+          limiters[i].close();
+        } catch (RuntimeException e) {
+          if (first == null) {
+            first = e;
+          } else {
+            first.addSuppressed(e);
+          }
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "HttpLimiter" + rules();
+  }
+
+  /** Builds an {@link HttpLimiter}. Not thread-safe. */
+  public static final class Builder {
+
+    private final List<Rule> rules = new ArrayList<>();
+    private final List<PathPattern> exempt = new ArrayList<>();
+    private KeyResolver key = KeyResolver.clientIp();
+    private Set<HeaderGroup> headers = EnumSet.allOf(HeaderGroup.class);
+    private MissingKey missingKey = MissingKey.DENY;
+    private Ticker ticker = Ticker.system();
+    private RateStoreFactory store = InMemoryStore.factory();
+
+    private Builder() {}
+
+    /**
+     * Adds a rule named {@code default} applying {@code limit} to every path.
+     *
+     * @param limit the limit
+     * @return this builder
+     */
+    public Builder limit(Limit limit) {
+      return rule(Rule.builder("default", limit).build());
+    }
+
+    /**
+     * Adds a rule; rules are checked in the order added.
+     *
+     * @param rule the rule
+     * @return this builder
+     */
+    public Builder rule(Rule rule) {
+      rules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
+    }
+
+    /**
+     * The key resolver for rules that have none of their own (default
+     * {@link KeyResolver#clientIp()}: the socket peer, no proxies trusted).
+     *
+     * @param resolver the resolver
+     * @return this builder
+     */
+    public Builder key(KeyResolver resolver) {
+      this.key = Objects.requireNonNull(resolver, "resolver");
+      return this;
+    }
+
+    /**
+     * Paths that are never limited and get no headers (health checks, static pages); adds to
+     * earlier calls.
+     *
+     * @param patterns path patterns, as for {@link Rule.Builder#paths}
+     * @return this builder
+     */
+    public Builder exempt(String... patterns) {
+      Objects.requireNonNull(patterns, "patterns");
+      for (String p : patterns) {
+        exempt.add(PathPattern.compile(p));
+      }
+      return this;
+    }
+
+    /**
+     * The header groups to write (default: all); replaces earlier calls. None at all is allowed.
+     *
+     * @param groups the groups
+     * @return this builder
+     */
+    public Builder headers(HeaderGroup... groups) {
+      Objects.requireNonNull(groups, "groups");
+      Set<HeaderGroup> s = EnumSet.noneOf(HeaderGroup.class);
+      s.addAll(Arrays.asList(groups));
+      this.headers = s;
+      return this;
+    }
+
+    /**
+     * What to do when a rule's resolver finds no key (default {@link MissingKey#DENY}).
+     *
+     * @param action the action
+     * @return this builder
+     */
+    public Builder onMissingKey(MissingKey action) {
+      this.missingKey = Objects.requireNonNull(action, "action");
+      return this;
+    }
+
+    /**
+     * The ticker for limiters this object creates (default {@link Ticker#system()}); tests pass
+     * a {@link dev.sluice.ManualTicker}.
+     *
+     * @param t the ticker
+     * @return this builder
+     */
+    public Builder ticker(Ticker t) {
+      this.ticker = Objects.requireNonNull(t, "ticker");
+      return this;
+    }
+
+    /**
+     * Where limiters this object creates keep their buckets (default in memory).
+     *
+     * @param factory the store factory
+     * @return this builder
+     */
+    public Builder store(RateStoreFactory factory) {
+      this.store = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    /**
+     * Builds it, creating a limiter for every rule built from a limit or policy. If creating one
+     * fails, those already created are closed before the failure propagates.
+     *
+     * @return the HTTP limiter
+     * @throws IllegalStateException if there is no rule, two rules share a name, or two rules
+     *     share one limiter instance
+     */
+    public HttpLimiter build() {
+      if (rules.isEmpty()) {
+        throw new IllegalStateException("an HTTP limiter needs at least one rule (or limit)");
+      }
+      Set<String> names = new HashSet<>();
+      Set<RateLimiter<String>> shared = Collections.newSetFromMap(new IdentityHashMap<>());
+      for (Rule r : rules) {
+        if (!names.add(r.name())) {
+          throw new IllegalStateException("two rules are named \"" + r.name() + "\"");
+        }
+        if (r.limiter() != null && !shared.add(r.limiter())) {
+          throw new IllegalStateException(
+              "rules must not share a limiter instance (\"" + r.name() + "\")");
+        }
+      }
+      return new HttpLimiter(this);
+    }
+  }
+}

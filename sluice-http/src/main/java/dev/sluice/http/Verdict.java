@@ -1,0 +1,89 @@
+package dev.sluice.http;
+
+import dev.sluice.Decision;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+
+/**
+ * What {@link HttpLimiter} decided for one request, as data a framework adapter writes out:
+ * whether to pass the request on, the response headers to set (on passed and refused requests
+ * alike), the refusal to render, and the binding decision to publish to the application.
+ * Immutable.
+ */
+public final class Verdict {
+
+  private static final String[] NO_HEADERS = new String[0];
+
+  /** A request no rule limits: passed, no headers, no decision. */
+  static final Verdict UNLIMITED = new Verdict(null, null, NO_HEADERS);
+
+  private final Decision decision;
+  private final Rejection rejection;
+  private final String[] headers;
+
+  Verdict(Decision decision, Rejection rejection, String[] headers) {
+    this.decision = decision;
+    this.rejection = rejection;
+    this.headers = headers;
+  }
+
+  /**
+   * Whether the request goes on to the application.
+   *
+   * @return true unless refused
+   */
+  public boolean allowed() {
+    return rejection == null;
+  }
+
+  /**
+   * Why the request is refused; empty when it is allowed.
+   *
+   * @return the rejection, or empty
+   */
+  public Optional<Rejection> rejection() {
+    return Optional.ofNullable(rejection);
+  }
+
+  /**
+   * The binding decision: the one the headers describe (when allowed, the rule with the fewest
+   * permits left; when refused, the refusal with the longest wait), or the failure mode's answer
+   * when no decision had a count behind it. Empty when no rule applied or no key was found.
+   *
+   * @return the decision, or empty
+   */
+  public Optional<Decision> decision() {
+    return Optional.ofNullable(decision);
+  }
+
+  /**
+   * Calls {@code writer} with each response header's name and value, in order.
+   *
+   * @param writer receives name, value
+   */
+  public void forEachHeader(BiConsumer<String, String> writer) {
+    for (int i = 0; i < headers.length; i += 2) {
+      writer.accept(headers[i], headers[i + 1]);
+    }
+  }
+
+  /**
+   * The value of response header {@code name} (as written by {@link #forEachHeader}), or null.
+   *
+   * @param name the header name, case-insensitive
+   * @return the value, or null
+   */
+  public String header(String name) {
+    for (int i = 0; i < headers.length; i += 2) {
+      if (headers[i].equalsIgnoreCase(name)) {
+        return headers[i + 1];
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public String toString() {
+    return "Verdict[" + (allowed() ? "allowed" : rejection) + "]";
+  }
+}
