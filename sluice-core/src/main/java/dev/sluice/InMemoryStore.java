@@ -2,7 +2,7 @@ package dev.sluice;
 
 import dev.sluice.internal.BucketTable;
 import dev.sluice.internal.Engine;
-import dev.sluice.internal.Sweeper;
+import dev.sluice.internal.Cleaner;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
 import java.time.Duration;
@@ -60,7 +60,7 @@ public final class InMemoryStore<K> implements RateStore<K> {
 
   private final Ticker ticker;
   private final BucketTable<K> table;
-  private final Sweeper cleaner;
+  private final Cleaner cleaner;
 
   private InMemoryStore(String name, Policy policy, Ticker ticker, Factory options) {
     this.ticker = ticker;
@@ -70,7 +70,7 @@ public final class InMemoryStore<K> implements RateStore<K> {
         Engine.of(policy), options.maxKeys, options.initialCapacity, ticker.read(), grace);
     this.cleaner = options.cleanerNanos == 0
         ? null
-        : Sweeper.start("sluice-cleaner-" + name, table, ticker, options.cleanerNanos);
+        : Cleaner.start("sluice-cleaner-" + name, table, ticker, options.cleanerNanos);
   }
 
   /**

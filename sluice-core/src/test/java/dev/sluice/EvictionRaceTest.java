@@ -45,7 +45,7 @@ class EvictionRaceTest {
     Background background = new Background();
     background.loop(store::cleanUp);
     int[] next = {KEYS};
-    background.loop(() -> store.tryAcquire(next[0]++, 1)); // insertions sweep full buckets
+    background.loop(() -> store.tryAcquire(next[0]++, 1)); // insertions clean full buckets
 
     try {
       // two fill times per phase: full for one fill time, so expiry (not only cleanUp) drops them

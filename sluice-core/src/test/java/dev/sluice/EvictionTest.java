@@ -181,7 +181,7 @@ class EvictionTest {
         drops += store.cleanUp();
       } else if (r < 6) {
         for (int i = 0; i < 20; i++) {
-          store.tryAcquire("flood-" + flood++, 1); // insertions sweep full buckets
+          store.tryAcquire("flood-" + flood++, 1); // insertions clean full buckets
         }
       }
       ticker.advance(rnd.nextInt(4) == 0 ? (long) (rnd.nextDouble() * 2 * fill) : rnd.nextInt(50) * MS);

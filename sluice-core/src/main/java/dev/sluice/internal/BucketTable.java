@@ -118,7 +118,7 @@ public final class BucketTable<K> {
   private final long graceNanos;
 
   /** Guards the cursor and the pool; held only on insertion paths, never while deciding. */
-  private final ReentrantLock sweepLock = new ReentrantLock();
+  private final ReentrantLock cleanLock = new ReentrantLock();
   /** Keys, not entries: a key iterator allocates nothing per step (an entry iterator does). */
   private Iterator<K> cursor;
   /** The best evictable buckets seen by recent samples: keys, holders, time until full then. */
@@ -271,7 +271,7 @@ public final class BucketTable<K> {
 
   /**
    * Drops every bucket that has been full for at least {@code idleNanos} at {@code now} (0: every
-   * full bucket), on the caller's thread, without holding the sweep lock while it runs (it
+   * full bucket), on the caller's thread, without holding the clean lock while it runs (it
    * iterates on its own); then restarts the shared cursor.
    *
    * @param now the ticker reading
@@ -295,11 +295,11 @@ public final class BucketTable<K> {
         }
       }
     }
-    if (sweepLock.tryLock()) {
+    if (cleanLock.tryLock()) {
       try {
         cursor = null; // a cursor mid-pass pins the table it started on (the old one, after a resize)
       } finally {
-        sweepLock.unlock();
+        cleanLock.unlock();
       }
     }
     return dropped;
@@ -307,7 +307,7 @@ public final class BucketTable<K> {
 
   /** Forgets every bucket (the store is closing). */
   public void clear() {
-    sweepLock.lock();
+    cleanLock.lock();
     try {
       map.clear();
       slots.set(0);
@@ -316,7 +316,7 @@ public final class BucketTable<K> {
         removeFromPool(0);
       }
     } finally {
-      sweepLock.unlock();
+      cleanLock.unlock();
     }
   }
 
@@ -346,11 +346,11 @@ public final class BucketTable<K> {
       unmap(key, fresh, false);
       return RACED;
     }
-    if (free && sweepLock.tryLock()) {
+    if (free && cleanLock.tryLock()) {
       try {
         scan(SWEEP_PER_INSERT, now, false);
       } finally {
-        sweepLock.unlock();
+        cleanLock.unlock();
       }
     }
     return PLACED;
@@ -370,7 +370,7 @@ public final class BucketTable<K> {
    * one closest to full among those sampled. On success the caller owns one slot.
    */
   private boolean makeRoom(long now) {
-    sweepLock.lock();
+    cleanLock.lock();
     try {
       for (int round = 0; round < ROUNDS; round++) {
         if (takeFreeSlot() || scan(SAMPLE, now, true) || evictFromPool(now)) {
@@ -379,14 +379,14 @@ public final class BucketTable<K> {
       }
       return false;
     } finally {
-      sweepLock.unlock();
+      cleanLock.unlock();
     }
   }
 
   /**
    * Examines the cursor's next {@code n} entries: drops expired buckets (when {@code forSlot}, at
    * the cap: every full one, keeping the first slot so freed for the caller and returning true)
-   * and offers the evictable ones to the pool. Caller holds the sweep lock.
+   * and offers the evictable ones to the pool. Caller holds the clean lock.
    */
   private boolean scan(int n, long now, boolean forSlot) {
     boolean kept = false;

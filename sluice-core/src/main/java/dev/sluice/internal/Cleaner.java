@@ -7,13 +7,13 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The optional cleaner: a daemon thread that drops every expired bucket (full for at least the
  * table's grace period) of one table once per interval, so that memory held for keys that stopped coming is returned even when no new key
- * arrives (the request path only sweeps when keys are inserted). It holds its table weakly, so a
+ * arrives (the request path only cleans when keys are inserted). It holds its table weakly, so a
  * store that is dropped without being closed does not keep the thread alive, and the thread ends
  * at its next wake-up. {@link #stop()} ends it and waits for it.
  */
-public final class Sweeper implements Runnable {
+public final class Cleaner implements Runnable {
 
-  private static final System.Logger LOG = System.getLogger(Sweeper.class.getName());
+  private static final System.Logger LOG = System.getLogger(Cleaner.class.getName());
   private static final long STOP_WAIT_MILLIS = 10_000;
 
   private final WeakReference<BucketTable<?>> table;
@@ -22,7 +22,7 @@ public final class Sweeper implements Runnable {
   private final Thread thread;
   private volatile boolean stopped;
 
-  private Sweeper(String threadName, BucketTable<?> table, Ticker ticker, long intervalNanos) {
+  private Cleaner(String threadName, BucketTable<?> table, Ticker ticker, long intervalNanos) {
     this.table = new WeakReference<>(table);
     this.ticker = ticker;
     this.intervalNanos = intervalNanos;
@@ -34,14 +34,14 @@ public final class Sweeper implements Runnable {
    * Starts a cleaner for {@code table}.
    *
    * @param threadName the thread's name
-   * @param table the table to sweep
+   * @param table the table to clean
    * @param ticker the store's ticker (fullness is judged at its readings)
    * @param intervalNanos the pause between passes, positive
    * @return the running cleaner
    */
-  public static Sweeper start(
+  public static Cleaner start(
       String threadName, BucketTable<?> table, Ticker ticker, long intervalNanos) {
-    Sweeper s = new Sweeper(threadName, table, ticker, intervalNanos);
+    Cleaner s = new Cleaner(threadName, table, ticker, intervalNanos);
     s.thread.start();
     return s;
   }
