@@ -3,7 +3,6 @@ package dev.sluice.http;
 import dev.sluice.Decision;
 import dev.sluice.Limit;
 import dev.sluice.Policy;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -26,7 +25,21 @@ final class Headers {
 
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
+  /** The decimal text of 0 to 4095, built once: most counts and waits in headers are small. */
+  private static final String[] SMALL = new String[4096];
+
+  static {
+    for (int i = 0; i < SMALL.length; i++) {
+      SMALL[i] = Integer.toString(i);
+    }
+  }
+
   private Headers() {}
+
+  /** Decimal text of {@code n >= 0}, without allocating for small values. */
+  static String number(long n) {
+    return n >= 0 && n < SMALL.length ? SMALL[(int) n] : Long.toString(n);
+  }
 
   /** Seconds rounded up. */
   static long ceilSeconds(long nanos) {
@@ -47,16 +60,18 @@ final class Headers {
    *     bucket behind it ({@link HttpLimiter#counted})
    */
   static String[] build(Set<HeaderGroup> groups, List<Outcome> outcomes, Outcome binding) {
-    String[] h = new String[12];
-    int n = 0;
     Decision d = binding.decision;
+    boolean retry = groups.contains(HeaderGroup.RETRY_AFTER) && !d.allowed() && d.canEverSucceed();
+    String[] h = new String[(groups.contains(HeaderGroup.X_RATELIMIT) ? 6 : 0)
+        + (groups.contains(HeaderGroup.IETF) ? 4 : 0) + (retry ? 2 : 0)];
+    int n = 0;
     if (groups.contains(HeaderGroup.X_RATELIMIT)) {
       h[n++] = "X-RateLimit-Limit";
       h[n++] = binding.rule.capacityText(d.bindingIndex());
       h[n++] = "X-RateLimit-Remaining";
-      h[n++] = Long.toString(d.remaining());
+      h[n++] = number(d.remaining());
       h[n++] = "X-RateLimit-Reset";
-      h[n++] = Long.toString(ceilSeconds(d.resetAfterNanos()));
+      h[n++] = number(ceilSeconds(d.resetAfterNanos()));
     }
     if (groups.contains(HeaderGroup.IETF)) {
       String policyValue;
@@ -64,7 +79,8 @@ final class Headers {
       if (outcomes.size() == 1) {
         Outcome o = outcomes.get(0);
         policyValue = o.rule.ietfPolicy();
-        stateValue = state(new StringBuilder(32), o).toString();
+        stateValue = o.rule.stateItemPrefix(o.decision.bindingIndex()) + o.decision.remaining()
+            + ";t=" + ceilSeconds(o.decision.resetAfterNanos());
       } else {
         // Only decisions with a bucket behind them are described (a failure mode's are not).
         StringBuilder policy = new StringBuilder(64);
@@ -89,11 +105,11 @@ final class Headers {
       h[n++] = "RateLimit";
       h[n++] = stateValue;
     }
-    if (groups.contains(HeaderGroup.RETRY_AFTER) && !d.allowed() && d.canEverSucceed()) {
+    if (retry) {
       h[n++] = "Retry-After";
-      h[n++] = Long.toString(retryAfterSeconds(d.retryAfterNanos()));
+      h[n++] = number(retryAfterSeconds(d.retryAfterNanos()));
     }
-    return n == h.length ? h : Arrays.copyOf(h, n);
+    return h;
   }
 
   /** {@code "<name>";q=<capacity>;w=<seconds to fill>} for each limit of a rule. */
@@ -118,6 +134,11 @@ final class Headers {
     return sb.append('"').append(itemName(o.rule.name(), p.limits().size(), d.bindingIndex()))
         .append("\";r=").append(d.remaining())
         .append(";t=").append(ceilSeconds(d.resetAfterNanos()));
+  }
+
+  /** {@code "<name>";r=} for limit {@code i} of a rule: the constant head of its state item. */
+  static String stateItemPrefix(String rule, Policy p, int i) {
+    return '"' + itemName(rule, p.limits().size(), i) + "\";r=";
   }
 
   /** A one-limit rule is its own policy; the limits of a several-limit rule are "name.1", ... */

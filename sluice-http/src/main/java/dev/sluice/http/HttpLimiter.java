@@ -167,21 +167,26 @@ public final class HttpLimiter implements AutoCloseable {
       if (material.isEmpty()) {
         if (missingKey == MissingKey.DENY) {
           return new Verdict(null, new Rejection(Rejection.Reason.MISSING_KEY,
-              List.of(rule.name()), 0, null, resolver.describe()), new String[0]);
+              List.of(rule.name()), 0, null, resolver.describe()), Verdict.NO_HEADERS);
         }
         continue;
       }
-      if (outcomes == null) {
-        outcomes = new ArrayList<>(rules.length);
+      Outcome o = new Outcome(rule, limiters[i], i, Keys.hash(material.get()), cost);
+      if (rules.length == 1) {
+        outcomes = List.of(o); // the common case: no list to grow
+      } else {
+        if (outcomes == null) {
+          outcomes = new ArrayList<>(rules.length);
+        }
+        outcomes.add(o);
       }
-      outcomes.add(new Outcome(rule, limiters[i], i, Keys.hash(material.get()), cost));
     }
     if (outcomes == null) {
       return Verdict.UNLIMITED;
     }
     boolean admitted = decide(outcomes);
     Outcome binding = binding(outcomes, admitted);
-    String[] written = binding == null ? new String[0]
+    String[] written = binding == null ? Verdict.NO_HEADERS
         : Headers.build(headers, outcomes, binding);
     if (admitted) {
       return new Verdict(binding == null ? outcomes.get(0).decision : binding.decision, null,

@@ -1,5 +1,6 @@
 package dev.sluice.http;
 
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
@@ -39,6 +40,8 @@ final class Keys {
   private static final class Hasher {
     private final MessageDigest sha256;
     private final byte[] buffer = new byte[2 * CHUNK];
+    private final byte[] digest = new byte[32];
+    private final byte[] text = new byte[LENGTH];
 
     Hasher() {
       try {
@@ -59,7 +62,13 @@ final class Keys {
         }
         sha256.update(buffer, 0, 2 * m);
       }
-      return BASE64URL.encodeToString(sha256.digest()); // digest() also resets
+      try {
+        sha256.digest(digest, 0, digest.length); // also resets
+      } catch (java.security.DigestException e) {
+        throw new IllegalStateException("a SHA-256 digest is 32 bytes", e);
+      }
+      BASE64URL.encode(digest, text);
+      return new String(text, 0, LENGTH, StandardCharsets.ISO_8859_1); // one string, no copies
     }
   }
 }

@@ -37,6 +37,7 @@ public final class Rule {
   private final KeyResolver key;
   private final String ietfPolicy;
   private final String[] capacityText;
+  private final String[] stateItemPrefix;
 
   private Rule(Builder b) {
     this.name = b.name;
@@ -53,6 +54,10 @@ public final class Rule {
     this.ietfPolicy = Headers.policyItems(name, policy);
     this.capacityText = policy.limits().stream().map(l -> Long.toString(l.capacity()))
         .toArray(String[]::new);
+    this.stateItemPrefix = new String[policy.limits().size()];
+    for (int i = 0; i < stateItemPrefix.length; i++) {
+      stateItemPrefix[i] = Headers.stateItemPrefix(name, policy, i);
+    }
   }
 
   /**
@@ -132,6 +137,11 @@ public final class Rule {
   /** The capacity of limit {@code i} as text, for {@code X-RateLimit-Limit}; built once. */
   String capacityText(int i) {
     return capacityText[i];
+  }
+
+  /** {@code "<name>";r=} for limit {@code i}, for the {@code RateLimit} field; built once. */
+  String stateItemPrefix(int i) {
+    return stateItemPrefix[i];
   }
 
   long permits(RequestView request) {

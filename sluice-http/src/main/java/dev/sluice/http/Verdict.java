@@ -12,7 +12,7 @@ import java.util.function.BiConsumer;
  */
 public final class Verdict {
 
-  private static final String[] NO_HEADERS = new String[0];
+  static final String[] NO_HEADERS = new String[0];
 
   /** A request no rule limits: passed, no headers, no decision. */
   static final Verdict UNLIMITED = new Verdict(null, null, NO_HEADERS);
@@ -65,6 +65,36 @@ public final class Verdict {
     for (int i = 0; i < headers.length; i += 2) {
       writer.accept(headers[i], headers[i + 1]);
     }
+  }
+
+  /**
+   * How many response headers to set; with {@link #headerName} and {@link #headerValue}, an
+   * allocation-free alternative to {@link #forEachHeader}.
+   *
+   * @return the count
+   */
+  public int headerCount() {
+    return headers.length / 2;
+  }
+
+  /**
+   * The name of response header {@code i}.
+   *
+   * @param i from 0 to {@link #headerCount()} - 1
+   * @return the name
+   */
+  public String headerName(int i) {
+    return headers[2 * i];
+  }
+
+  /**
+   * The value of response header {@code i}.
+   *
+   * @param i from 0 to {@link #headerCount()} - 1
+   * @return the value
+   */
+  public String headerValue(int i) {
+    return headers[2 * i + 1];
   }
 
   /**

@@ -21,6 +21,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 
@@ -99,8 +100,13 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
     }
     request.setAttribute(APPLIED, Boolean.TRUE);
     Verdict verdict = limiter.decide(new ServletRequestView(request));
-    verdict.forEachHeader(response::setHeader);
-    verdict.decision().ifPresent(d -> request.setAttribute(DECISION_ATTRIBUTE, d));
+    for (int i = 0; i < verdict.headerCount(); i++) {
+      response.setHeader(verdict.headerName(i), verdict.headerValue(i));
+    }
+    Optional<Decision> decision = verdict.decision();
+    if (decision.isPresent()) {
+      request.setAttribute(DECISION_ATTRIBUTE, decision.get());
+    }
     if (verdict.allowed()) {
       chain.doFilter(req, res);
     } else {
