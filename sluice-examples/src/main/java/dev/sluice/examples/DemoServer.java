@@ -22,9 +22,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalLong;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
@@ -41,8 +45,9 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
  * buckets in memory (no other service needed) or in Redis ({@code --redis}).
  *
  * <ul>
- *   <li>{@code GET /hello}: {@code 200 text/plain}, rate limited (rule {@code api}, every path
- *       except the exempt ones); {@code ?delay=MS} answers after {@code MS} milliseconds (at most
+ *   <li>{@code GET /hello}: {@code 200 text/plain}, rate limited (rule {@code api}, on the paths
+ *       of {@code --paths}, by default {@code /hello} only, so a mistyped path's 404 costs
+ *       nothing); {@code ?delay=MS} answers after {@code MS} milliseconds (at most
  *       {@value #MAX_DELAY_MS}), to watch a graceful stop drain slow requests;</li>
  *   <li>{@code GET /}: a self-contained page (inline script and SVG, nothing fetched from
  *       elsewhere) showing the caller's remaining permits and a live chart of allowed and denied
@@ -70,6 +75,9 @@ public final class DemoServer implements AutoCloseable {
 
   /** The Prometheus text exposition format, version 0.0.4. */
   static final String METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  /** The demo's own routes, never limited whatever {@code --paths} says. */
+  static final List<String> EXEMPT = List.of("/", "/api/status", "/metrics", "/favicon.ico");
 
   /** How often the in-memory store drops buckets that have been full for a fill time. */
   private static final Duration CLEANER_INTERVAL = Duration.ofSeconds(1);
@@ -120,8 +128,7 @@ public final class DemoServer implements AutoCloseable {
     try {
       demo = start(options, Ticker.system());
     } catch (Exception e) {
-      System.err.println("sluice-demo: cannot start on " + options.host + ":" + options.port
-          + ": " + e.getMessage());
+      System.err.println("sluice-demo: " + startFailure(options, e));
       System.exit(1);
       return;
     }
@@ -175,8 +182,9 @@ public final class DemoServer implements AutoCloseable {
     // The filter draws on our limiter and never closes it: stop() does, after Jetty has drained.
     RateLimitFilter filter = RateLimitFilter.builder()
         .key(options.key)
-        .rule(Rule.builder(limiter).paths("/**").build())
-        .exempt("/", "/api/status", "/metrics", "/favicon.ico")
+        .rule(Rule.builder(limiter).paths(options.paths.toArray(new String[0]))
+            .methods(options.methods.toArray(new String[0])).build())
+        .exempt(EXEMPT.toArray(new String[0]))
         .headers(options.headers.toArray(new HeaderGroup[0]))
         .rejectionHandler(DecisionSource.rejectionHandler())
         .build();
@@ -218,6 +226,29 @@ public final class DemoServer implements AutoCloseable {
     }
     return new DemoServer(options, server, filter, limiter, redisStores, registry, storeAnswered,
         connector.getLocalPort());
+  }
+
+  /**
+   * Why the server could not start, for people: a port in use is named as such (Jetty reports
+   * it as a {@link BindException} under an {@link IOException}), as is an address that cannot be
+   * bound.
+   */
+  static String startFailure(DemoOptions options, Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BindException) {
+        String why = String.valueOf(t.getMessage());
+        if (why.toLowerCase(Locale.ROOT).contains("in use")) {
+          return "port " + options.port + " on " + options.host + " is in use (another server is"
+              + " listening there): choose another with --port N, or --port 0 for any free port";
+        }
+        return "cannot listen on " + options.host + ":" + options.port + ": " + why
+            + " (check --host and --port)";
+      }
+      if (t instanceof UnresolvedAddressException) {
+        return "--host \"" + options.host + "\" is not an address or a host name that resolves";
+      }
+    }
+    return "cannot start on " + options.host + ":" + options.port + ": " + e;
   }
 
   /**
@@ -278,8 +309,9 @@ public final class DemoServer implements AutoCloseable {
                 : " (Redis does not answer yet: the failure mode decides until it does)")
             + "\n";
     return "Sluice demo listening on " + url + "/\n"
-        + "  GET /hello is limited to " + options.limitText + " with bursts of "
-        + options.limit.capacity() + " per " + who + "; headers: " + options.headersText() + "\n"
+        + "  Requests to " + options.scopeText() + " are limited to " + options.limitText
+        + " with bursts of " + options.limit.capacity() + " per " + who + "; headers: "
+        + options.headersText() + "\n"
         + store
         + "Try:\n"
         + "  curl -i" + keyFlag + " " + url + "/hello\n"
@@ -391,6 +423,7 @@ public final class DemoServer implements AutoCloseable {
           + ",\"remaining\":" + (remaining.isPresent() ? Long.toString(remaining.getAsLong()) : "null")
           + ",\"store\":\"" + options.storeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
           + ",\"failureMode\":\"" + options.failureModeText() + "\""
+          + ",\"scope\":\"" + options.scopeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
           + "}";
       resp.setContentType("application/json");
       resp.setHeader("Cache-Control", "no-store");

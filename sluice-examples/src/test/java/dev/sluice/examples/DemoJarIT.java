@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sluice.redis.RedisServer;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpResponse;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -89,13 +92,29 @@ class DemoJarIT {
         {"--limit \"lots\"", "--limit", "lots"},
         {"--failure-mode \"maybe\" must be open, closed or local", "--failure-mode", "maybe"},
         {"--redis: uri (\"localhost:6379\") must start with redis://", "--redis", "localhost:6379"},
+        {"sluice-demo: unknown option --bogus (see --help)", "--bogus"},
+        {"sluice-demo: --headers \"none,ietf\": none cannot be combined", "--headers", "none,ietf"},
     };
     for (String[] b : bad) {
-      try (DemoProcess demo = new DemoProcess(Map.of(), b[1], b[2])) {
+      try (DemoProcess demo = new DemoProcess(Map.of(),
+          Arrays.copyOfRange(b, 1, b.length))) {
         assertThat(demo.await("sluice-demo: ")).contains(b[0]);
         assertThat(demo.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(demo.process.exitValue()).isEqualTo(2);
       }
+    }
+  }
+
+  @Test
+  void jar_portInUse_saysSoNamingThePort_exitStatus1() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+        DemoProcess demo = new DemoProcess(Map.of(), "--port",
+            Integer.toString(taken.getLocalPort()))) {
+      assertThat(demo.await("sluice-demo: ")).isEqualTo("sluice-demo: port "
+          + taken.getLocalPort() + " on 127.0.0.1 is in use (another server is listening there):"
+          + " choose another with --port N, or --port 0 for any free port");
+      assertThat(demo.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(demo.process.exitValue()).isEqualTo(1);
     }
   }
 

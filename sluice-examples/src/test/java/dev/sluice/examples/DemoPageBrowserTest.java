@@ -99,7 +99,7 @@ class DemoPageBrowserTest {
       driver.get(demo.baseUrl() + "/");
       await("remaining shows the full bucket", d -> text("remaining").equals("5"));
       assertThat(text("capacity")).isEqualTo("5");
-      assertThat(text("config")).contains("GET /hello allows 1/m with bursts of 5 per client IP")
+      assertThat(text("config")).contains("Requests to /hello: 1/m with bursts of 5 per client IP")
           .endsWith("Buckets in memory.");
       assertThat(count("#bars rect")).isZero();
 

@@ -1,8 +1,11 @@
 package dev.sluice.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchException;
 
 import dev.sluice.ManualTicker;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -51,10 +54,12 @@ class DemoServerTest {
           .doesNotContain("src=\"http").doesNotContain("href=\"http");
       assertThat(page.headers().firstValue("X-RateLimit-Limit")).isEmpty();
 
+      assertThat(demo.banner()).contains("\n  Requests to /hello are limited to 10/s with bursts of"
+          + " 20 per client IP; headers: xratelimit,ietf,retry-after\n");
       assertThat(get(base + "/api/status").body()).isEqualTo("{\"rule\":\"api\",\"limit\":\"10/s\","
           + "\"capacity\":20,\"fillSeconds\":2.0,\"key\":\"ip\",\"keyHeader\":null,"
           + "\"headers\":\"xratelimit,ietf,retry-after\",\"remaining\":20,\"store\":\"memory\","
-          + "\"failureMode\":\"local\"}");
+          + "\"failureMode\":\"local\",\"scope\":\"/hello\"}");
 
       HttpResponse<String> hello = get(base + "/hello");
       assertThat(hello.statusCode()).isEqualTo(200);
@@ -85,7 +90,46 @@ class DemoServerTest {
       assertThat(get(base + "/hello").statusCode()).isEqualTo(429);
       ticker.advance(Duration.ofSeconds(2));
       assertThat(get(base + "/api/status").body()).contains("\"remaining\":20");
-      assertThat(get(base + "/nowhere").statusCode()).as("404s are limited too").isEqualTo(404);
+      HttpResponse<String> missing = get(base + "/nowhere");
+      assertThat(missing.statusCode()).isEqualTo(404);
+      assertThat(missing.headers().firstValue("X-RateLimit-Remaining"))
+          .as("only /hello is limited by default").isEmpty();
+      assertThat(get(base + "/api/status").body()).as("the 404 took nothing")
+          .contains("\"remaining\":20");
+    }
+  }
+
+  @Test
+  void pathsAndMethods_limitTheRoutesChosen_404sToo() throws Exception {
+    try (DemoServer demo = start(new ManualTicker(), "--port", "0", "--limit", "1/h",
+        "--burst", "2", "--paths", "/nope/**,/hello", "--methods", "GET")) {
+      String base = demo.baseUrl();
+      assertThat(demo.banner()).contains("\n  Requests to /nope/**, /hello (GET) are limited to 1/h");
+      HttpResponse<String> missing = get(base + "/nope/x");
+      assertThat(missing.statusCode()).isEqualTo(404);
+      assertThat(missing.headers().firstValue("X-RateLimit-Remaining")).hasValue("1");
+      HttpResponse<String> post = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/hello"))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(post.statusCode()).as("POST is not limited: the servlet answers 405").isEqualTo(405);
+      assertThat(post.headers().firstValue("X-RateLimit-Remaining")).isEmpty();
+      assertThat(get(base + "/hello").headers().firstValue("X-RateLimit-Remaining")).hasValue("0");
+      assertThat(get(base + "/nope").statusCode()).isEqualTo(429);
+      assertThat(get(base + "/other").statusCode()).as("not in --paths").isEqualTo(404);
+      assertThat(get(base + "/api/status").body()).as("the demo's routes stay exempt")
+          .contains("\"remaining\":0,").contains("\"scope\":\"/nope/**, /hello (GET)\"");
+    }
+  }
+
+  @Test
+  void portInUse_startFails_messageNamesThePort() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      DemoOptions options = DemoOptions.parse(new String[] {"--port",
+          Integer.toString(taken.getLocalPort())}, Map.<String, String>of()::get);
+      Exception e = catchException(() -> DemoServer.start(options, new ManualTicker()));
+      assertThat(e).isNotNull();
+      assertThat(DemoServer.startFailure(options, e)).isEqualTo("port " + taken.getLocalPort()
+          + " on 127.0.0.1 is in use (another server is listening there): choose another with"
+          + " --port N, or --port 0 for any free port");
     }
   }
 
