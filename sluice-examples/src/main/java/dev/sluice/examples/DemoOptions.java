@@ -34,7 +34,8 @@ final class DemoOptions {
           + DemoServer.MAX_DELAY_MS + ")",
       "  anything else    404, not limited unless --paths says so",
       "  GET /            a page that shows your remaining permits and a live chart (exempt)",
-      "  GET /api/status  your current allowance as JSON, taking no permit (exempt)",
+      "  GET /api/status  your allowance and your key's last 60 s as JSON, taking no permit"
+          + " (exempt)",
       "  GET /metrics     Prometheus metrics: decisions, latency, backend errors, keys (exempt)",
       "",
       "Options (environment variable in brackets; a flag wins):",

@@ -50,9 +50,10 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
  *       nothing); {@code ?delay=MS} answers after {@code MS} milliseconds (at most
  *       {@value #MAX_DELAY_MS}), to watch a graceful stop drain slow requests;</li>
  *   <li>{@code GET /}: a self-contained page (inline script and SVG, nothing fetched from
- *       elsewhere) showing the caller's remaining permits and a live chart of allowed and denied
- *       requests; exempt;</li>
- *   <li>{@code GET /api/status}: the caller's allowance as JSON, taking no permit; exempt;</li>
+ *       elsewhere) showing the caller's remaining permits and a live chart of the caller's
+ *       allowed and denied requests, its own and any other client's on the same key; exempt;</li>
+ *   <li>{@code GET /api/status}: the caller's allowance and its last {@value History#SECONDS}
+ *       seconds ({@link History}) as JSON, taking no permit; exempt;</li>
  *   <li>{@code GET /metrics}: the limiter's meters ({@link SluiceMetrics}) in the Prometheus text
  *       format; exempt.</li>
  * </ul>
@@ -89,18 +90,20 @@ public final class DemoServer implements AutoCloseable {
   /** Null when the buckets are in memory. */
   private final RedisStore.Factory redisStores;
   private final PrometheusMeterRegistry registry;
+  private final History history;
   private final boolean storeAnswered;
   private final int port;
 
   private DemoServer(DemoOptions options, Server server, RateLimitFilter filter,
       RateLimiter<String> limiter, RedisStore.Factory redisStores,
-      PrometheusMeterRegistry registry, boolean storeAnswered, int port) {
+      PrometheusMeterRegistry registry, History history, boolean storeAnswered, int port) {
     this.options = options;
     this.server = server;
     this.filter = filter;
     this.limiter = limiter;
     this.redisStores = redisStores;
     this.registry = registry;
+    this.history = history;
     this.storeAnswered = storeAnswered;
     this.port = port;
   }
@@ -179,6 +182,7 @@ public final class DemoServer implements AutoCloseable {
     metrics.bind(limiter);
     boolean storeAnswered = redisStores == null || answers(redisStores, options, ticker);
 
+    History history = new History(ticker, History.MAX_KEYS);
     // The filter draws on our limiter and never closes it: stop() does, after Jetty has drained.
     RateLimitFilter filter = RateLimitFilter.builder()
         .key(options.key)
@@ -186,7 +190,7 @@ public final class DemoServer implements AutoCloseable {
             .methods(options.methods.toArray(new String[0])).build())
         .exempt(EXEMPT.toArray(new String[0]))
         .headers(options.headers.toArray(new HeaderGroup[0]))
-        .rejectionHandler(DecisionSource.rejectionHandler())
+        .rejectionHandler(history.denied(options.key, DecisionSource.rejectionHandler()))
         .build();
 
     Server server = new Server();
@@ -201,9 +205,11 @@ public final class DemoServer implements AutoCloseable {
     EnumSet<DispatcherType> request = EnumSet.of(DispatcherType.REQUEST);
     context.addFilter(new FilterHolder(new DecisionSource.Reset()), "/*", request);
     context.addFilter(new FilterHolder(filter), "/*", request);
+    context.addFilter(new FilterHolder(history.admitted(options.key)), "/*", request);
     context.addServlet(new ServletHolder(new PageServlet()), "");
     context.addServlet(new ServletHolder(new HelloServlet()), "/hello");
-    context.addServlet(new ServletHolder(new StatusServlet(options, filter)), "/api/status");
+    context.addServlet(new ServletHolder(new StatusServlet(options, filter, history)),
+        "/api/status");
     context.addServlet(new ServletHolder(new MetricsServlet(registry)), "/metrics");
     server.setHandler(new GracefulHandler(context));
     server.setStopTimeout(STOP_TIMEOUT_MS);
@@ -224,8 +230,8 @@ public final class DemoServer implements AutoCloseable {
       registry.close();
       throw e;
     }
-    return new DemoServer(options, server, filter, limiter, redisStores, registry, storeAnswered,
-        connector.getLocalPort());
+    return new DemoServer(options, server, filter, limiter, redisStores, registry, history,
+        storeAnswered, connector.getLocalPort());
   }
 
   /**
@@ -273,6 +279,11 @@ public final class DemoServer implements AutoCloseable {
   /** The Redis store factory, or null when the buckets are in memory. */
   RedisStore.Factory redisStores() {
     return redisStores;
+  }
+
+  /** The callers' recent requests, as {@code /api/status} shows them. */
+  History history() {
+    return history;
   }
 
   /** The port actually bound. */
@@ -403,10 +414,12 @@ public final class DemoServer implements AutoCloseable {
     private static final long serialVersionUID = 1L;
     private final transient DemoOptions options;
     private final transient RateLimitFilter filter;
+    private final transient History history;
 
-    StatusServlet(DemoOptions options, RateLimitFilter filter) {
+    StatusServlet(DemoOptions options, RateLimitFilter filter, History history) {
       this.options = options;
       this.filter = filter;
+      this.history = history;
     }
 
     @Override
@@ -424,6 +437,7 @@ public final class DemoServer implements AutoCloseable {
           + ",\"store\":\"" + options.storeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
           + ",\"failureMode\":\"" + options.failureModeText() + "\""
           + ",\"scope\":\"" + options.scopeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
+          + ",\"history\":" + history.snapshot(options.key.resolve(req)).json()
           + "}";
       resp.setContentType("application/json");
       resp.setHeader("Cache-Control", "no-store");

@@ -56,10 +56,12 @@ class DemoServerTest {
 
       assertThat(demo.banner()).contains("\n  Requests to /hello are limited to 10/s with bursts of"
           + " 20 per client IP; headers: xratelimit,ietf,retry-after\n");
+      String none = "0,".repeat(59) + "0";
       assertThat(get(base + "/api/status").body()).isEqualTo("{\"rule\":\"api\",\"limit\":\"10/s\","
           + "\"capacity\":20,\"fillSeconds\":2.0,\"key\":\"ip\",\"keyHeader\":null,"
           + "\"headers\":\"xratelimit,ietf,retry-after\",\"remaining\":20,\"store\":\"memory\","
-          + "\"failureMode\":\"local\",\"scope\":\"/hello\"}");
+          + "\"failureMode\":\"local\",\"scope\":\"/hello\","
+          + "\"history\":{\"seconds\":60,\"allowed\":[" + none + "],\"denied\":[" + none + "]}}");
 
       HttpResponse<String> hello = get(base + "/hello");
       assertThat(hello.statusCode()).isEqualTo(200);
@@ -96,6 +98,35 @@ class DemoServerTest {
           .as("only /hello is limited by default").isEmpty();
       assertThat(get(base + "/api/status").body()).as("the 404 took nothing")
           .contains("\"remaining\":20");
+    }
+  }
+
+  /** What a client other than the page sends is in the history the page draws from. */
+  @Test
+  void history_requestsFromAnyClient_inStatusPerSecond_deniedToo() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    try (DemoServer demo = start(ticker, "--port", "0", "--limit", "1/h", "--burst", "3",
+        "--key", "header:X-API-Key")) {
+      String base = demo.baseUrl();
+      for (int i = 0; i < 5; i++) { // 3 allowed, 2 denied
+        get(base + "/hello", "X-API-Key", "curl");
+      }
+      ticker.advance(Duration.ofSeconds(1));
+      assertThat(get(base + "/hello", "X-API-Key", "curl").statusCode()).isEqualTo(429);
+      assertThat(get(base + "/hello", "X-API-Key", "other").statusCode()).isEqualTo(200);
+      assertThat(get(base + "/hello").statusCode()).as("no key: not counted").isEqualTo(403);
+      assertThat(get(base + "/nope", "X-API-Key", "curl").statusCode()).isEqualTo(404);
+
+      String zeros = "0,".repeat(58);
+      assertThat(get(base + "/api/status", "X-API-Key", "curl").body())
+          .contains(",\"history\":{\"seconds\":60,\"allowed\":[" + zeros + "3,0],"
+              + "\"denied\":[" + zeros + "2,1]}}");
+      assertThat(get(base + "/api/status", "X-API-Key", "other").body())
+          .contains("\"allowed\":[" + zeros + "0,1],\"denied\":[" + zeros + "0,0]}");
+      assertThat(demo.history().size()).isEqualTo(2);
+      ticker.advance(Duration.ofSeconds(59));
+      assertThat(get(base + "/api/status", "X-API-Key", "curl").body())
+          .contains("\"allowed\":[0," + zeros + "0],\"denied\":[1," + zeros + "0]}");
     }
   }
 
