@@ -5,6 +5,7 @@ import dev.sluice.Limit;
 import dev.sluice.redis.RedisStore;
 import dev.sluice.http.HeaderGroup;
 import dev.sluice.http.KeyResolver;
+import dev.sluice.http.Rule;
 import dev.sluice.http.TrustedProxies;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,22 +32,30 @@ final class DemoOptions {
       "Starts an HTTP API on embedded Jetty with the Sluice rate-limit filter in front of it:",
       "  GET /hello       plain text, rate limited (?delay=MS answers after MS ms, up to "
           + DemoServer.MAX_DELAY_MS + ")",
+      "  anything else    404, not limited unless --paths says so",
       "  GET /            a page that shows your remaining permits and a live chart (exempt)",
-      "  GET /api/status  your current allowance as JSON, taking no permit (exempt)",
+      "  GET /api/status  your allowance and your key's last 60 s as JSON, taking no permit"
+          + " (exempt)",
       "  GET /metrics     Prometheus metrics: decisions, latency, backend errors, keys (exempt)",
       "",
       "Options (environment variable in brackets; a flag wins):",
       "  --port N                 port to listen on, 0 = any free port     [PORT]           default 8080",
       "  --host ADDR              address to bind                           [SLUICE_HOST]    default 127.0.0.1",
-      "  --limit N/UNIT           refill rate: 10/s, 100/m, 1000/h, 5/500ms, 1/d",
-      "                                                                     [SLUICE_LIMIT]   default 10/s",
+      "  --limit N/UNIT           refill rate: 10/s, 100/min, 1000/h, 5/500ms, 5/30s, 1/d;",
+      "                           units ms, s|sec|second|seconds, m|min|minute|minutes,",
+      "                           h|hr|hour|hours, d|day|days              [SLUICE_LIMIT]   default 10/s",
       "  --burst N                bucket capacity                           [SLUICE_BURST]   default: N of --limit",
       "  --key ip|header:NAME|bearer",
       "                           whose bucket a request uses               [SLUICE_KEY]     default ip",
       "  --trusted-proxies CIDRS  comma-separated proxies whose X-Forwarded-For is believed,",
       "                           e.g. 10.0.0.0/8,fd00::/8                  [SLUICE_TRUSTED_PROXIES]",
       "  --headers GROUPS         comma-separated header groups to send: xratelimit, ietf,",
-      "                           retry-after, or none                      [SLUICE_HEADERS] default all three",
+      "                           retry-after; or none alone                [SLUICE_HEADERS] default all three",
+      "  --paths PATTERNS         comma-separated paths to limit: /hello, /api/**, /users/*,",
+      "                           /** (every path, 404s too); /, /api/status and /metrics",
+      "                           are never limited                         [SLUICE_PATHS]   default /hello",
+      "  --methods LIST           comma-separated methods to limit, e.g. GET,POST",
+      "                                                                     [SLUICE_METHODS] default: all",
       "  --redis URI              keep the buckets in Redis, shared by every server using it:",
       "                           redis://host:6379, rediss://host:6380 (TLS),",
       "                           redis-cluster://host1:7000,host2:7001     [SLUICE_REDIS]   default: in memory",
@@ -55,11 +65,34 @@ final class DemoOptions {
       "  --help                   print this and exit",
       "");
 
-  private static final Pattern LIMIT = Pattern.compile("(\\d{1,15})/(\\d{0,15})(ms|s|m|h|d)");
+  private static final Pattern LIMIT = Pattern.compile("(\\d{1,15})/(\\d{0,15})([a-z]+)");
+
+  /** Every spelling of a unit {@code --limit} accepts. */
+  private static final Map<String, Duration> UNITS = new LinkedHashMap<>();
+
+  /** The methods {@code --methods} accepts (RFC 9110 and PATCH). */
+  private static final List<String> METHODS = List.of("GET", "HEAD", "POST", "PUT", "PATCH",
+      "DELETE", "OPTIONS", "TRACE", "CONNECT");
+
+  /** What {@code --paths} is when not given: the demo's one limited route. */
+  static final String DEFAULT_PATHS = "/hello";
 
   private static final Map<String, String> ENV = new LinkedHashMap<>();
 
   static {
+    UNITS.put("ms", Duration.ofMillis(1));
+    for (String u : new String[] {"s", "sec", "second", "seconds"}) {
+      UNITS.put(u, Duration.ofSeconds(1));
+    }
+    for (String u : new String[] {"m", "min", "minute", "minutes"}) {
+      UNITS.put(u, Duration.ofMinutes(1));
+    }
+    for (String u : new String[] {"h", "hr", "hour", "hours"}) {
+      UNITS.put(u, Duration.ofHours(1));
+    }
+    for (String u : new String[] {"d", "day", "days"}) {
+      UNITS.put(u, Duration.ofDays(1));
+    }
     ENV.put("port", "PORT");
     ENV.put("host", "SLUICE_HOST");
     ENV.put("limit", "SLUICE_LIMIT");
@@ -69,6 +102,8 @@ final class DemoOptions {
     ENV.put("headers", "SLUICE_HEADERS");
     ENV.put("redis", "SLUICE_REDIS");
     ENV.put("failure-mode", "SLUICE_FAILURE_MODE");
+    ENV.put("paths", "SLUICE_PATHS");
+    ENV.put("methods", "SLUICE_METHODS");
   }
 
   final boolean help;
@@ -85,10 +120,15 @@ final class DemoOptions {
   /** The Redis URI as given, or null for buckets in memory. */
   final String redis;
   final FailureMode failureMode;
+  /** The path patterns the rule limits, as given. */
+  final List<String> paths;
+  /** The methods the rule limits, upper-case; empty for every method. */
+  final List<String> methods;
 
   private DemoOptions(boolean help, int port, String host, String limitText, Limit limit,
       String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
-      Set<HeaderGroup> headers, String redis, FailureMode failureMode) {
+      Set<HeaderGroup> headers, String redis, FailureMode failureMode, List<String> paths,
+      List<String> methods) {
     this.help = help;
     this.port = port;
     this.host = host;
@@ -101,6 +141,8 @@ final class DemoOptions {
     this.headers = headers;
     this.redis = redis;
     this.failureMode = failureMode;
+    this.paths = paths;
+    this.methods = methods;
   }
 
   /**
@@ -123,65 +165,176 @@ final class DemoOptions {
       if (!a.startsWith("--")) {
         throw new IllegalArgumentException("unexpected argument \"" + a + "\" (see --help)");
       }
-      String name;
-      String value;
       int eq = a.indexOf('=');
+      String name = eq > 0 ? a.substring(2, eq) : a.substring(2);
+      if (!ENV.containsKey(name)) {
+        throw new IllegalArgumentException("unknown option --" + name + " (see --help)");
+      }
+      String value;
       if (eq > 0) {
-        name = a.substring(2, eq);
         value = a.substring(eq + 1);
       } else {
-        name = a.substring(2);
-        if (i + 1 >= args.length) {
+        // no value of ours starts with "--": that is the next option, this one has no value
+        if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
           throw new IllegalArgumentException("--" + name + " needs a value (see --help)");
         }
         value = args[++i];
       }
-      if (!ENV.containsKey(name)) {
-        throw new IllegalArgumentException("unknown option --" + name + " (see --help)");
-      }
       flags.put(name, value);
     }
+    Map<String, String> fromEnv = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : ENV.entrySet()) {
       if (!flags.containsKey(e.getKey())) {
         String v = env.apply(e.getValue());
         if (v != null && !v.isBlank()) {
           flags.put(e.getKey(), v.strip());
+          fromEnv.put(e.getKey(), e.getValue());
         }
       }
     }
-    int port = parsePort(flags.getOrDefault("port", "8080"));
-    String host = flags.getOrDefault("host", "127.0.0.1");
+    Values values = new Values(flags, fromEnv);
+    int port = values.get("port", "8080", DemoOptions::parsePort);
+    String host = values.get("host", "127.0.0.1", DemoOptions::parseHost);
     String limitText = flags.getOrDefault("limit", "10/s");
-    Limit limit = parseLimit(limitText);
-    if (flags.containsKey("burst")) {
-      limit = limit.withCapacity(parseLong("--burst", flags.get("burst"), 1, Limit.MAX_CAPACITY));
-    }
+    Limit rate = values.get("limit", "10/s", DemoOptions::parseLimit);
+    Limit limit = values.get("burst", null, b -> b == null ? rate : withBurst(rate, limitText, b));
     String keyText = flags.getOrDefault("key", "ip");
-    List<String> proxies = split(flags.getOrDefault("trusted-proxies", ""));
-    TrustedProxies trusted = proxies.isEmpty() ? TrustedProxies.none() : TrustedProxies.of(proxies);
-    KeyResolver key;
-    String keyHeader = null;
-    if (keyText.equals("ip")) {
-      key = KeyResolver.clientIp(trusted);
-    } else if (keyText.equals("bearer")) {
-      key = KeyResolver.bearerToken();
-      keyHeader = "Authorization";
-    } else if (keyText.startsWith("header:") && keyText.length() > "header:".length()) {
-      keyHeader = keyText.substring("header:".length());
-      key = KeyResolver.header(keyHeader);
-    } else {
-      throw new IllegalArgumentException(
-          "--key \"" + keyText + "\" must be ip, header:<name> (e.g. header:X-API-Key) or bearer");
-    }
-    Set<HeaderGroup> headers = parseHeaders(flags.getOrDefault("headers",
-        "xratelimit,ietf,retry-after"));
-    String redis = flags.get("redis");
-    if (redis != null) {
-      checkRedis(redis);
-    }
-    FailureMode failureMode = parseFailureMode(flags.getOrDefault("failure-mode", "local"));
+    TrustedProxies trusted = values.get("trusted-proxies", "", DemoOptions::parseProxies);
+    String keyHeader = values.get("key", "ip", DemoOptions::keyHeader);
+    KeyResolver key = keyText.equals("bearer") ? KeyResolver.bearerToken()
+        : keyHeader == null ? KeyResolver.clientIp(trusted)
+        : KeyResolver.header(keyHeader);
+    Set<HeaderGroup> headers = values.get("headers", "xratelimit,ietf,retry-after",
+        DemoOptions::parseHeaders);
+    String redis = values.get("redis", null, r -> {
+      if (r != null) {
+        checkRedis(r);
+      }
+      return r;
+    });
+    FailureMode failureMode = values.get("failure-mode", "local", DemoOptions::parseFailureMode);
+    List<String> paths = values.get("paths", DEFAULT_PATHS, DemoOptions::parsePaths);
+    List<String> methods = values.get("methods", null, DemoOptions::parseMethods);
     return new DemoOptions(help, port, host, limitText, limit, keyText, key, keyHeader, trusted,
-        headers, redis, failureMode);
+        headers, redis, failureMode, paths, methods);
+  }
+
+  /**
+   * The options' values, each parsed by its parser; a value taken from the environment that the
+   * parser refuses is named with its variable too.
+   */
+  private static final class Values {
+    private final Map<String, String> flags;
+    private final Map<String, String> fromEnv;
+
+    Values(Map<String, String> flags, Map<String, String> fromEnv) {
+      this.flags = flags;
+      this.fromEnv = fromEnv;
+    }
+
+    <T> T get(String name, String byDefault, Function<String, T> parser) {
+      try {
+        return parser.apply(flags.getOrDefault(name, byDefault));
+      } catch (IllegalArgumentException e) {
+        String variable = fromEnv.get(name);
+        if (variable == null) {
+          throw e;
+        }
+        throw new IllegalArgumentException(e.getMessage() + " (from the environment variable "
+            + variable + ")", e);
+      }
+    }
+  }
+
+  private static Limit withBurst(Limit rate, String limitText, String burst) {
+    long capacity = parseLong("--burst", burst, 1, Limit.MAX_CAPACITY);
+    try {
+      return rate.withCapacity(capacity);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new IllegalArgumentException("--burst " + capacity + " with --limit " + limitText
+          + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String parseHost(String text) {
+    if (text.isBlank() || text.chars().anyMatch(c -> c <= ' ' || c == '/')) {
+      throw new IllegalArgumentException("--host \"" + text
+          + "\" must be an address or host name to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1");
+    }
+    return text.strip();
+  }
+
+  private static TrustedProxies parseProxies(String text) {
+    List<String> proxies = split(text);
+    try {
+      return proxies.isEmpty() ? TrustedProxies.none() : TrustedProxies.of(proxies);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--trusted-proxies \"" + text + "\": " + e.getMessage(),
+          e);
+    }
+  }
+
+  /** The header a client sends its key in, null for {@code ip}; checks the header's name. */
+  private static String keyHeader(String text) {
+    if (text.equals("ip")) {
+      return null;
+    }
+    if (text.equals("bearer")) {
+      return "Authorization";
+    }
+    if (text.startsWith("header:") && text.length() > "header:".length()) {
+      String name = text.substring("header:".length());
+      try {
+        KeyResolver.header(name);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--key \"" + text + "\": " + e.getMessage(), e);
+      }
+      return name;
+    }
+    throw new IllegalArgumentException(
+        "--key \"" + text + "\" must be ip, header:<name> (e.g. header:X-API-Key) or bearer");
+  }
+
+  /** Path patterns as {@link Rule.Builder#paths} reads them; at least one. */
+  private static List<String> parsePaths(String text) {
+    List<String> paths = split(text);
+    if (paths.isEmpty()) {
+      throw new IllegalArgumentException("--paths \"" + text
+          + "\" must list at least one path pattern, e.g. /hello or /api/**,/hello");
+    }
+    for (String p : paths) {
+      try {
+        Rule.builder("check", Limit.perSecond(1)).paths(p);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--paths \"" + text + "\": " + e.getMessage()
+            + " (e.g. /hello, /api/**, /users/*/avatar, or /** for every path)", e);
+      }
+    }
+    return List.copyOf(paths);
+  }
+
+  /** Methods from {@link #METHODS}, upper-case; empty (every method) when not given. */
+  private static List<String> parseMethods(String text) {
+    if (text == null) {
+      return List.of();
+    }
+    List<String> methods = new ArrayList<>();
+    for (String m : split(text)) {
+      String upper = m.toUpperCase(Locale.ROOT);
+      if (!METHODS.contains(upper)) {
+        throw new IllegalArgumentException("--methods \"" + text + "\": unknown method \"" + m
+            + "\" (choose from " + String.join(", ", METHODS)
+            + "; leave --methods out to limit every method)");
+      }
+      if (!methods.contains(upper)) {
+        methods.add(upper);
+      }
+    }
+    if (methods.isEmpty()) {
+      throw new IllegalArgumentException("--methods \"" + text
+          + "\" must list at least one method, e.g. GET or GET,POST");
+    }
+    return List.copyOf(methods);
   }
 
   /** Checks the URI as the Redis store reads it; makes no connection. */
@@ -242,48 +395,39 @@ final class DemoOptions {
   }
 
   /**
-   * Parses {@code N/UNIT}: {@code N} permits per {@code UNIT}, where the unit is {@code ms},
-   * {@code s}, {@code m}, {@code h} or {@code d}, optionally with a count ({@code 5/500ms}). The
+   * Parses {@code N/UNIT}: {@code N} permits per {@code UNIT}, optionally with a count
+   * ({@code 5/500ms}, {@code 3/2min}); the units and their spellings are {@link #UNITS}. The
    * capacity is {@code N}.
    */
   static Limit parseLimit(String text) {
     Matcher m = LIMIT.matcher(text.strip().toLowerCase(Locale.ROOT));
-    if (!m.matches()) {
+    if (!m.matches() || !UNITS.containsKey(m.group(3))) {
       throw new IllegalArgumentException("--limit \"" + text
-          + "\" must look like 10/s, 100/m, 1000/h, 5/500ms or 1/d (permits / [count] unit)");
+          + "\" must look like 10/s, 100/min, 1000/h, 5/500ms or 1/d: permits / [count] unit,"
+          + " the unit one of ms; s, sec, second, seconds; m, min, minute, minutes;"
+          + " h, hr, hour, hours; d, day, days");
     }
     long permits = Long.parseLong(m.group(1));
     long count = m.group(2).isEmpty() ? 1 : Long.parseLong(m.group(2));
     if (permits < 1 || count < 1) {
       throw new IllegalArgumentException("--limit \"" + text + "\": permits and count must be at least 1");
     }
-    Duration unit;
-    switch (m.group(3)) {
-      case "ms":
-        unit = Duration.ofMillis(1);
-        break;
-      case "s":
-        unit = Duration.ofSeconds(1);
-        break;
-      case "m":
-        unit = Duration.ofMinutes(1);
-        break;
-      case "h":
-        unit = Duration.ofHours(1);
-        break;
-      default:
-        unit = Duration.ofDays(1);
-    }
     try {
-      return Limit.of(permits, unit.multipliedBy(count));
+      return Limit.of(permits, UNITS.get(m.group(3)).multipliedBy(count));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new IllegalArgumentException("--limit \"" + text + "\": " + e.getMessage(), e);
     }
   }
 
+  /** Header groups; {@code none} alone for none, never mixed with groups. */
   private static Set<HeaderGroup> parseHeaders(String text) {
     Set<HeaderGroup> groups = EnumSet.noneOf(HeaderGroup.class);
-    for (String g : split(text)) {
+    List<String> names = split(text);
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("--headers \"" + text
+          + "\" must be none, or one or more of xratelimit, ietf, retry-after (comma-separated)");
+    }
+    for (String g : names) {
       switch (g.toLowerCase(Locale.ROOT)) {
         case "xratelimit":
         case "x-ratelimit":
@@ -296,10 +440,15 @@ final class DemoOptions {
           groups.add(HeaderGroup.RETRY_AFTER);
           break;
         case "none":
+          if (names.size() > 1) {
+            throw new IllegalArgumentException("--headers \"" + text
+                + "\": none cannot be combined with header groups (give none alone, or any of"
+                + " xratelimit, ietf, retry-after)");
+          }
           break;
         default:
-          throw new IllegalArgumentException("--headers: unknown group \"" + g
-              + "\" (choose from xratelimit, ietf, retry-after, none)");
+          throw new IllegalArgumentException("--headers \"" + text + "\": unknown group \"" + g
+              + "\" (choose from xratelimit, ietf, retry-after, or none alone)");
       }
     }
     return groups;
@@ -331,6 +480,12 @@ final class DemoOptions {
       }
     }
     return out;
+  }
+
+  /** What the rule limits, for people: {@code /hello}, or {@code /api/**, /hello (GET, POST)}. */
+  String scopeText() {
+    return String.join(", ", paths)
+        + (methods.isEmpty() ? "" : " (" + String.join(", ", methods) + ")");
   }
 
   /** Header groups as the flag spells them. */

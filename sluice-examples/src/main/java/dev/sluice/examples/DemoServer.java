@@ -22,9 +22,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.OptionalLong;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
@@ -41,13 +45,15 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
  * buckets in memory (no other service needed) or in Redis ({@code --redis}).
  *
  * <ul>
- *   <li>{@code GET /hello}: {@code 200 text/plain}, rate limited (rule {@code api}, every path
- *       except the exempt ones); {@code ?delay=MS} answers after {@code MS} milliseconds (at most
+ *   <li>{@code GET /hello}: {@code 200 text/plain}, rate limited (rule {@code api}, on the paths
+ *       of {@code --paths}, by default {@code /hello} only, so a mistyped path's 404 costs
+ *       nothing); {@code ?delay=MS} answers after {@code MS} milliseconds (at most
  *       {@value #MAX_DELAY_MS}), to watch a graceful stop drain slow requests;</li>
  *   <li>{@code GET /}: a self-contained page (inline script and SVG, nothing fetched from
- *       elsewhere) showing the caller's remaining permits and a live chart of allowed and denied
- *       requests; exempt;</li>
- *   <li>{@code GET /api/status}: the caller's allowance as JSON, taking no permit; exempt;</li>
+ *       elsewhere) showing the caller's remaining permits and a live chart of the caller's
+ *       allowed and denied requests, its own and any other client's on the same key; exempt;</li>
+ *   <li>{@code GET /api/status}: the caller's allowance and its last {@value History#SECONDS}
+ *       seconds ({@link History}) as JSON, taking no permit; exempt;</li>
  *   <li>{@code GET /metrics}: the limiter's meters ({@link SluiceMetrics}) in the Prometheus text
  *       format; exempt.</li>
  * </ul>
@@ -71,6 +77,9 @@ public final class DemoServer implements AutoCloseable {
   /** The Prometheus text exposition format, version 0.0.4. */
   static final String METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+  /** The demo's own routes, never limited whatever {@code --paths} says. */
+  static final List<String> EXEMPT = List.of("/", "/api/status", "/metrics", "/favicon.ico");
+
   /** How often the in-memory store drops buckets that have been full for a fill time. */
   private static final Duration CLEANER_INTERVAL = Duration.ofSeconds(1);
 
@@ -81,18 +90,20 @@ public final class DemoServer implements AutoCloseable {
   /** Null when the buckets are in memory. */
   private final RedisStore.Factory redisStores;
   private final PrometheusMeterRegistry registry;
+  private final History history;
   private final boolean storeAnswered;
   private final int port;
 
   private DemoServer(DemoOptions options, Server server, RateLimitFilter filter,
       RateLimiter<String> limiter, RedisStore.Factory redisStores,
-      PrometheusMeterRegistry registry, boolean storeAnswered, int port) {
+      PrometheusMeterRegistry registry, History history, boolean storeAnswered, int port) {
     this.options = options;
     this.server = server;
     this.filter = filter;
     this.limiter = limiter;
     this.redisStores = redisStores;
     this.registry = registry;
+    this.history = history;
     this.storeAnswered = storeAnswered;
     this.port = port;
   }
@@ -120,8 +131,7 @@ public final class DemoServer implements AutoCloseable {
     try {
       demo = start(options, Ticker.system());
     } catch (Exception e) {
-      System.err.println("sluice-demo: cannot start on " + options.host + ":" + options.port
-          + ": " + e.getMessage());
+      System.err.println("sluice-demo: " + startFailure(options, e));
       System.exit(1);
       return;
     }
@@ -160,7 +170,7 @@ public final class DemoServer implements AutoCloseable {
               : InMemoryStore.factory().cleaner(CLEANER_INTERVAL))
           .failureMode(options.failureMode)
           .ticker(ticker)
-          .listener(new DecisionSource.Recorder(metrics))
+          .listener(metrics)
           .build();
     } catch (RuntimeException e) {
       if (redisStores != null) {
@@ -172,13 +182,15 @@ public final class DemoServer implements AutoCloseable {
     metrics.bind(limiter);
     boolean storeAnswered = redisStores == null || answers(redisStores, options, ticker);
 
+    History history = new History(ticker, History.MAX_KEYS);
     // The filter draws on our limiter and never closes it: stop() does, after Jetty has drained.
     RateLimitFilter filter = RateLimitFilter.builder()
         .key(options.key)
-        .rule(Rule.builder(limiter).paths("/**").build())
-        .exempt("/", "/api/status", "/metrics", "/favicon.ico")
+        .rule(Rule.builder(limiter).paths(options.paths.toArray(new String[0]))
+            .methods(options.methods.toArray(new String[0])).build())
+        .exempt(EXEMPT.toArray(new String[0]))
         .headers(options.headers.toArray(new HeaderGroup[0]))
-        .rejectionHandler(DecisionSource.rejectionHandler())
+        .rejectionHandler(history.denied(options.key, DecisionSource.rejectionHandler()))
         .build();
 
     Server server = new Server();
@@ -191,11 +203,12 @@ public final class DemoServer implements AutoCloseable {
 
     ServletContextHandler context = new ServletContextHandler();
     EnumSet<DispatcherType> request = EnumSet.of(DispatcherType.REQUEST);
-    context.addFilter(new FilterHolder(new DecisionSource.Reset()), "/*", request);
     context.addFilter(new FilterHolder(filter), "/*", request);
+    context.addFilter(new FilterHolder(history.admitted(options.key)), "/*", request);
     context.addServlet(new ServletHolder(new PageServlet()), "");
     context.addServlet(new ServletHolder(new HelloServlet()), "/hello");
-    context.addServlet(new ServletHolder(new StatusServlet(options, filter)), "/api/status");
+    context.addServlet(new ServletHolder(new StatusServlet(options, filter, history)),
+        "/api/status");
     context.addServlet(new ServletHolder(new MetricsServlet(registry)), "/metrics");
     server.setHandler(new GracefulHandler(context));
     server.setStopTimeout(STOP_TIMEOUT_MS);
@@ -216,8 +229,31 @@ public final class DemoServer implements AutoCloseable {
       registry.close();
       throw e;
     }
-    return new DemoServer(options, server, filter, limiter, redisStores, registry, storeAnswered,
-        connector.getLocalPort());
+    return new DemoServer(options, server, filter, limiter, redisStores, registry, history,
+        storeAnswered, connector.getLocalPort());
+  }
+
+  /**
+   * Why the server could not start, for people: a port in use is named as such (Jetty reports
+   * it as a {@link BindException} under an {@link IOException}), as is an address that cannot be
+   * bound.
+   */
+  static String startFailure(DemoOptions options, Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BindException) {
+        String why = String.valueOf(t.getMessage());
+        if (why.toLowerCase(Locale.ROOT).contains("in use")) {
+          return "port " + options.port + " on " + options.host + " is in use (another server is"
+              + " listening there): choose another with --port N, or --port 0 for any free port";
+        }
+        return "cannot listen on " + options.host + ":" + options.port + ": " + why
+            + " (check --host and --port)";
+      }
+      if (t instanceof UnresolvedAddressException) {
+        return "--host \"" + options.host + "\" is not an address or a host name that resolves";
+      }
+    }
+    return "cannot start on " + options.host + ":" + options.port + ": " + e;
   }
 
   /**
@@ -259,6 +295,11 @@ public final class DemoServer implements AutoCloseable {
     return redisStores;
   }
 
+  /** The callers' recent requests, as {@code /api/status} shows them. */
+  History history() {
+    return history;
+  }
+
   /** The port actually bound. */
   int port() {
     return port;
@@ -293,8 +334,9 @@ public final class DemoServer implements AutoCloseable {
                 : " (Redis does not answer yet: the failure mode decides until it does)")
             + "\n";
     return "Sluice demo listening on " + url + "/\n"
-        + "  GET /hello is limited to " + options.limitText + " with bursts of "
-        + options.limit.capacity() + " per " + who + "; headers: " + options.headersText() + "\n"
+        + "  Requests to " + options.scopeText() + " are limited to " + options.limitText
+        + " with bursts of " + options.limit.capacity() + " per " + who + "; headers: "
+        + options.headersText() + "\n"
         + store
         + "Try:\n"
         + "  curl -i" + keyFlag + " " + url + "/hello\n"
@@ -350,7 +392,7 @@ public final class DemoServer implements AutoCloseable {
 
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
-      Decision.Source source = DecisionSource.current();
+      Decision.Source source = DecisionSource.of(req);
       if (source != null) {
         resp.setHeader(DecisionSource.HEADER, DecisionSource.text(source));
       }
@@ -386,10 +428,12 @@ public final class DemoServer implements AutoCloseable {
     private static final long serialVersionUID = 1L;
     private final transient DemoOptions options;
     private final transient RateLimitFilter filter;
+    private final transient History history;
 
-    StatusServlet(DemoOptions options, RateLimitFilter filter) {
+    StatusServlet(DemoOptions options, RateLimitFilter filter, History history) {
       this.options = options;
       this.filter = filter;
+      this.history = history;
     }
 
     @Override
@@ -406,6 +450,8 @@ public final class DemoServer implements AutoCloseable {
           + ",\"remaining\":" + (remaining.isPresent() ? Long.toString(remaining.getAsLong()) : "null")
           + ",\"store\":\"" + options.storeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
           + ",\"failureMode\":\"" + options.failureModeText() + "\""
+          + ",\"scope\":\"" + options.scopeText().replace("\\", "\\\\").replace("\"", "\\\"") + "\""
+          + ",\"history\":" + history.snapshot(options.key.resolve(RateLimitFilter.requestView(req))).json()
           + "}";
       resp.setContentType("application/json");
       resp.setHeader("Cache-Control", "no-store");

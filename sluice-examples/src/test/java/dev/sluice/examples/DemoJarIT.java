@@ -7,7 +7,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sluice.redis.RedisServer;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -89,14 +94,34 @@ class DemoJarIT {
         {"--limit \"lots\"", "--limit", "lots"},
         {"--failure-mode \"maybe\" must be open, closed or local", "--failure-mode", "maybe"},
         {"--redis: uri (\"localhost:6379\") must start with redis://", "--redis", "localhost:6379"},
+        {"sluice-demo: unknown option --bogus (see --help)", "--bogus"},
+        {"sluice-demo: --headers \"none,ietf\": none cannot be combined", "--headers", "none,ietf"},
     };
     for (String[] b : bad) {
-      try (DemoProcess demo = new DemoProcess(Map.of(), b[1], b[2])) {
+      try (DemoProcess demo = new DemoProcess(Map.of(),
+          Arrays.copyOfRange(b, 1, b.length))) {
         assertThat(demo.await("sluice-demo: ")).contains(b[0]);
         assertThat(demo.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(demo.process.exitValue()).isEqualTo(2);
       }
     }
+  }
+
+  @Test
+  void jar_portInUse_saysSoNamingThePort_exitStatus1() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+        DemoProcess demo = new DemoProcess(Map.of(), "--port",
+            Integer.toString(taken.getLocalPort()))) {
+      assertThat(demo.await("sluice-demo: ")).isEqualTo("sluice-demo: port "
+          + taken.getLocalPort() + " on 127.0.0.1 is in use (another server is listening there):"
+          + " choose another with --port N, or --port 0 for any free port");
+      assertThat(demo.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(demo.process.exitValue()).isEqualTo(1);
+    }
+  }
+
+  private static double orZero(Double v) {
+    return v == null ? 0 : v;
   }
 
   /**
@@ -114,22 +139,57 @@ class DemoJarIT {
             "SLUICE_KEY", "header:X-API-Key"))) {
       String baseA = a.baseUrl();
       String baseB = b.baseUrl();
-      assertThat(a.await("  Buckets in ")).isEqualTo("  Buckets in Redis at " + redis.uri()
+      // the banner may add that Redis did not answer its first call within the deadline
+      assertThat(a.await("  Buckets in ")).startsWith("  Buckets in Redis at " + redis.uri()
           + "; failure mode local");
-      assertThat(b.await("  Buckets in ")).isEqualTo("  Buckets in Redis at " + redis.uri()
+      assertThat(b.await("  Buckets in ")).startsWith("  Buckets in Redis at " + redis.uri()
           + "; failure mode closed");
-      int admitted = 0;
-      for (int i = 0; i < 3; i++) {
-        admitted += get(baseA + "/hello", "X-API-Key", "k").statusCode() == 200 ? 1 : 0;
-        admitted += get(baseB + "/hello", "X-API-Key", "k").statusCode() == 200 ? 1 : 0;
+      // A Redis call that misses its deadline (50 ms; a cold JVM on a loaded machine can) is
+      // answered by the failure mode, as documented: then the round is not one shared bucket's,
+      // and a fresh key is tried. Every response says who decided it.
+      int storeAllowed = 0;
+      int storeDenied = 0;
+      List<String> rounds = new ArrayList<>();
+      boolean shared = false;
+      for (int round = 0; round < 5 && !shared; round++) {
+        String key = "k" + round;
+        int admitted = 0;
+        List<String> sources = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+          for (String base : new String[] {baseA, baseB}) {
+            HttpResponse<String> r = get(base + "/hello", "X-API-Key", key);
+            String source = r.headers().firstValue("Sluice-Decision-Source").orElse("none");
+            sources.add(r.statusCode() + " " + source);
+            admitted += r.statusCode() == 200 ? 1 : 0;
+            if (source.equals("store")) {
+              storeAllowed += r.statusCode() == 200 ? 1 : 0;
+              storeDenied += r.statusCode() == 429 ? 1 : 0;
+            }
+          }
+        }
+        rounds.add(sources.toString());
+        if (sources.stream().allMatch(x -> x.endsWith(" store"))) {
+          assertThat(admitted).as("one burst of 4 across both processes, not 4 each: " + sources)
+              .isEqualTo(4);
+          shared = true;
+        }
       }
-      assertThat(admitted).as("one burst of 4 across both processes, not 4 each").isEqualTo(4);
+      assertThat(shared).as("a round decided by Redis alone, in " + rounds).isTrue();
       Scrape sa = new Scrape(get(baseA + "/metrics").body());
       Scrape sb = new Scrape(get(baseB + "/metrics").body());
       assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "allowed")
-          + sb.get("sluice_decisions_total", "limiter", "api", "result", "allowed")).isEqualTo(4.0);
+          + sb.get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+          .isEqualTo((double) storeAllowed);
       assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "denied")
-          + sb.get("sluice_decisions_total", "limiter", "api", "result", "denied")).isEqualTo(2.0);
+          + sb.get("sluice_decisions_total", "limiter", "api", "result", "denied"))
+          .isEqualTo((double) storeDenied);
+      // counters appear with their first count
+      double localAllowed = orZero(sa.get("sluice_failure_mode_decisions_total", "limiter", "api",
+          "mode", "local", "result", "allowed"));
+      double errorsA = orZero(sa.get("sluice_backend_errors_total", "limiter", "api"));
+      double closedDenied = orZero(sb.get("sluice_failure_mode_decisions_total", "limiter", "api",
+          "mode", "closed", "result", "denied"));
+      double errorsB = orZero(sb.get("sluice_backend_errors_total", "limiter", "api"));
 
       redis.kill();
       HttpResponse<String> local = get(baseA + "/hello", "X-API-Key", "fresh");
@@ -141,11 +201,14 @@ class DemoJarIT {
       sa = new Scrape(get(baseA + "/metrics").body());
       sb = new Scrape(get(baseB + "/metrics").body());
       assertThat(sa.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", "local",
-          "result", "allowed")).isEqualTo(1.0);
-      assertThat(sa.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(1.0);
+          "result", "allowed")).isEqualTo(localAllowed + 1);
+      assertThat(sa.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(errorsA + 1);
       assertThat(sb.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", "closed",
-          "result", "denied")).isEqualTo(1.0);
-      assertThat(sb.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(1.0);
+          "result", "denied")).isEqualTo(closedDenied + 1);
+      assertThat(sb.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(errorsB + 1);
+      if (rounds.size() > 1) {
+        System.out.println("DemoJarIT: rounds until Redis decided a whole round: " + rounds);
+      }
 
       assertThat(a.sigterm()).isZero();
       assertThat(b.sigterm()).isZero();

@@ -27,6 +27,21 @@ class DemoOptionsTest {
       "1/d, 1, PT24H",
       "3/2s, 3, PT2S",
       "7/S, 7, PT1S",
+      "10/sec, 10, PT1S",
+      "10/second, 10, PT1S",
+      "10/seconds, 10, PT1S",
+      "10/min, 10, PT1M",
+      "10/minute, 10, PT1M",
+      "10/minutes, 10, PT1M",
+      "10/MIN, 10, PT1M",
+      "3/2min, 3, PT2M",
+      "10/hr, 10, PT1H",
+      "10/hour, 10, PT1H",
+      "10/hours, 10, PT1H",
+      "10/day, 10, PT24H",
+      "10/days, 10, PT24H",
+      "10/ms, 10, PT0.001S",
+      "5/30seconds, 5, PT30S",
   })
   void parseLimit_acceptedForms_permitsPerPeriodWithCapacityN(String text, long n, String period) {
     Limit l = DemoOptions.parseLimit(text);
@@ -35,10 +50,15 @@ class DemoOptionsTest {
 
   @Test
   void parseLimit_malformed_refusedNamingTheFlagAndForms() {
-    for (String bad : new String[] {"10", "10/x", "/s", "0/s", "10/0s", "-1/s", "ten/s"}) {
+    for (String bad : new String[] {"10", "10/x", "/s", "0/s", "10/0s", "-1/s", "ten/s", "10/mins",
+        "10/ seconds", "10/1.5s"}) {
       assertThatThrownBy(() -> DemoOptions.parseLimit(bad)).as(bad)
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--limit \"" + bad);
     }
+    assertThatThrownBy(() -> DemoOptions.parseLimit("10/x")).hasMessage("--limit \"10/x\" must"
+        + " look like 10/s, 100/min, 1000/h, 5/500ms or 1/d: permits / [count] unit, the unit one"
+        + " of ms; s, sec, second, seconds; m, min, minute, minutes; h, hr, hour, hours; d, day,"
+        + " days");
     assertThatThrownBy(() -> DemoOptions.parseLimit("2000000000/ms"))
         .hasMessageContaining("1 permit per nanosecond");
   }
@@ -57,6 +77,9 @@ class DemoOptionsTest {
     assertThat(o.redis).isNull();
     assertThat(o.storeText()).isEqualTo("memory");
     assertThat(o.failureMode).isEqualTo(FailureMode.LOCAL);
+    assertThat(o.paths).containsExactly("/hello");
+    assertThat(o.methods).isEmpty();
+    assertThat(o.scopeText()).isEqualTo("/hello");
   }
 
   @ParameterizedTest(name = "{0}")
@@ -144,5 +167,90 @@ class DemoOptionsTest {
         .hasMessageContaining("unknown option --colour");
     assertThatThrownBy(() -> parse(Map.of(), "--port")).hasMessageContaining("--port needs a value");
     assertThatThrownBy(() -> parse(Map.of(), "8080")).hasMessageContaining("unexpected argument");
+  }
+
+  @Test
+  void parse_unknownOptionWithoutValue_saysUnknownNotNeedsAValue() {
+    assertThatThrownBy(() -> parse(Map.of(), "--bogus"))
+        .hasMessage("unknown option --bogus (see --help)");
+    assertThatThrownBy(() -> parse(Map.of(), "--limit", "5/s", "--bogus"))
+        .hasMessage("unknown option --bogus (see --help)");
+    assertThatThrownBy(() -> parse(Map.of(), "--bogus=1"))
+        .hasMessage("unknown option --bogus (see --help)");
+  }
+
+  @Test
+  void parse_optionFollowedByAnotherOption_needsAValue() {
+    assertThatThrownBy(() -> parse(Map.of(), "--limit", "--burst", "5"))
+        .hasMessage("--limit needs a value (see --help)");
+  }
+
+  @Test
+  void parse_headersNoneMixedWithGroups_refused() {
+    assertThatThrownBy(() -> parse(Map.of(), "--headers", "none,ietf"))
+        .hasMessage("--headers \"none,ietf\": none cannot be combined with header groups (give"
+            + " none alone, or any of xratelimit, ietf, retry-after)");
+    assertThatThrownBy(() -> parse(Map.of(), "--headers", "ietf, NONE"))
+        .hasMessageStartingWith("--headers \"ietf, NONE\": none cannot be combined");
+    assertThatThrownBy(() -> parse(Map.of(), "--headers="))
+        .hasMessage("--headers \"\" must be none, or one or more of xratelimit, ietf, retry-after"
+            + " (comma-separated)");
+    assertThat(parse(Map.of(), "--headers", "None").headersText()).isEqualTo("none");
+  }
+
+  @Test
+  void parse_pathsAndMethods_fromFlagsAndEnvironment() {
+    DemoOptions o = parse(Map.of(), "--paths", "/api/**, /hello", "--methods", "get,POST,get");
+    assertThat(o.paths).containsExactly("/api/**", "/hello");
+    assertThat(o.methods).containsExactly("GET", "POST");
+    assertThat(o.scopeText()).isEqualTo("/api/**, /hello (GET, POST)");
+    DemoOptions env = parse(Map.of("SLUICE_PATHS", "/**", "SLUICE_METHODS", "DELETE"));
+    assertThat(env.paths).containsExactly("/**");
+    assertThat(env.methods).containsExactly("DELETE");
+  }
+
+  @Test
+  void parse_badPathsOrMethods_refusedNamingFlagValueAndWhatIsAllowed() {
+    assertThatThrownBy(() -> parse(Map.of(), "--paths", "hello"))
+        .hasMessage("--paths \"hello\": path pattern \"hello\" must start with '/' and use only *"
+            + " and ** as wildcards (e.g. /hello, /api/**, /users/*/avatar, or /** for every path)");
+    assertThatThrownBy(() -> parse(Map.of(), "--paths", "/a,/b/***"))
+        .hasMessageStartingWith("--paths \"/a,/b/***\": path pattern \"/b/***\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--paths", ","))
+        .hasMessage("--paths \",\" must list at least one path pattern, e.g. /hello or"
+            + " /api/**,/hello");
+    assertThatThrownBy(() -> parse(Map.of(), "--methods", "GET,FETCH"))
+        .hasMessage("--methods \"GET,FETCH\": unknown method \"FETCH\" (choose from GET, HEAD,"
+            + " POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT; leave --methods out to limit"
+            + " every method)");
+    assertThatThrownBy(() -> parse(Map.of(), "--methods", "all"))
+        .hasMessageContaining("unknown method \"all\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--methods="))
+        .hasMessage("--methods \"\" must list at least one method, e.g. GET or GET,POST");
+  }
+
+  @Test
+  void parse_badValues_messagesNameTheFlagAndTheValue() {
+    assertThatThrownBy(() -> parse(Map.of(), "--key", "header:bad name"))
+        .hasMessage("--key \"header:bad name\": header name \"bad name\" must be 1 to 256 token"
+            + " characters (RFC 9110)");
+    assertThatThrownBy(() -> parse(Map.of(), "--trusted-proxies", "10.0.0.0/8,10.0.0.0/40"))
+        .hasMessageStartingWith("--trusted-proxies \"10.0.0.0/8,10.0.0.0/40\": trusted proxy"
+            + " range \"10.0.0.0/40\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--limit", "1/d", "--burst", "1000000000000000"))
+        .hasMessageStartingWith("--burst 1000000000000000 with --limit 1/d: ");
+    assertThatThrownBy(() -> parse(Map.of(), "--host", "local host"))
+        .hasMessageStartingWith("--host \"local host\" must be an address or host name");
+  }
+
+  @Test
+  void parse_badValueFromTheEnvironment_namesTheVariableToo() {
+    assertThatThrownBy(() -> parse(Map.of("SLUICE_LIMIT", "10/fortnight")))
+        .hasMessageStartingWith("--limit \"10/fortnight\" must look like")
+        .hasMessageEndingWith(" (from the environment variable SLUICE_LIMIT)");
+    assertThatThrownBy(() -> parse(Map.of("SLUICE_HEADERS", "none,ietf")))
+        .hasMessageEndingWith(" (from the environment variable SLUICE_HEADERS)");
+    assertThat(parse(Map.of("SLUICE_LIMIT", "10/fortnight"), "--limit", "1/s").limit)
+        .as("a flag wins over its variable").isEqualTo(Limit.perSecond(1));
   }
 }

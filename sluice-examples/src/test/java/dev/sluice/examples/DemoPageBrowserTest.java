@@ -99,7 +99,7 @@ class DemoPageBrowserTest {
       driver.get(demo.baseUrl() + "/");
       await("remaining shows the full bucket", d -> text("remaining").equals("5"));
       assertThat(text("capacity")).isEqualTo("5");
-      assertThat(text("config")).contains("GET /hello allows 1/m with bursts of 5 per client IP")
+      assertThat(text("config")).contains("Requests to /hello: 1/m with bursts of 5 per client IP")
           .endsWith("Buckets in memory.");
       assertThat(count("#bars rect")).isZero();
 
@@ -112,7 +112,12 @@ class DemoPageBrowserTest {
       await("green bars", d -> count("#bars rect.ok") > 0);
       assertThat(count("#bars rect.no")).isZero();
 
-      for (int i = 0; i < 4; i++) {
+      // a client other than the page, on the same key (the client IP): the chart counts it too
+      assertThat(DemoServerTest.get(demo.baseUrl() + "/hello").statusCode()).isEqualTo(200);
+      await("4 allowed, one of them not the page's", d -> text("allowed").equals("4"));
+      await("remaining 1", d -> text("remaining").equals("1"));
+
+      for (int i = 0; i < 3; i++) {
         driver.findElement(By.id("fire")).click();
       }
       await("5 allowed, 2 denied",

@@ -60,8 +60,9 @@ class DemoRedisTest {
     try (RedisServer redis = redis();
         DemoServer a = start(redis.uri());
         DemoServer b = start(redis.uri(), "--failure-mode", "closed")) {
+      // on a loaded machine the first call may miss its deadline: the banner then says so too
       assertThat(a.banner()).contains("\n  Buckets in Redis at " + redis.uri()
-          + "; failure mode local\n");
+          + "; failure mode local");
       assertThat(get(a.baseUrl() + "/api/status", "X-API-Key", "k").body())
           .contains("\"remaining\":3,\"store\":\"Redis at " + redis.uri() + "\",\"failureMode\":\"local\"");
       HttpResponse<String> first = hello(a, "k");

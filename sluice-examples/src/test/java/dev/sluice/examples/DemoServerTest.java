@@ -1,8 +1,11 @@
 package dev.sluice.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchException;
 
 import dev.sluice.ManualTicker;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -51,10 +54,14 @@ class DemoServerTest {
           .doesNotContain("src=\"http").doesNotContain("href=\"http");
       assertThat(page.headers().firstValue("X-RateLimit-Limit")).isEmpty();
 
+      assertThat(demo.banner()).contains("\n  Requests to /hello are limited to 10/s with bursts of"
+          + " 20 per client IP; headers: xratelimit,ietf,retry-after\n");
+      String none = "0,".repeat(59) + "0";
       assertThat(get(base + "/api/status").body()).isEqualTo("{\"rule\":\"api\",\"limit\":\"10/s\","
           + "\"capacity\":20,\"fillSeconds\":2.0,\"key\":\"ip\",\"keyHeader\":null,"
           + "\"headers\":\"xratelimit,ietf,retry-after\",\"remaining\":20,\"store\":\"memory\","
-          + "\"failureMode\":\"local\"}");
+          + "\"failureMode\":\"local\",\"scope\":\"/hello\","
+          + "\"history\":{\"seconds\":60,\"allowed\":[" + none + "],\"denied\":[" + none + "]}}");
 
       HttpResponse<String> hello = get(base + "/hello");
       assertThat(hello.statusCode()).isEqualTo(200);
@@ -85,7 +92,75 @@ class DemoServerTest {
       assertThat(get(base + "/hello").statusCode()).isEqualTo(429);
       ticker.advance(Duration.ofSeconds(2));
       assertThat(get(base + "/api/status").body()).contains("\"remaining\":20");
-      assertThat(get(base + "/nowhere").statusCode()).as("404s are limited too").isEqualTo(404);
+      HttpResponse<String> missing = get(base + "/nowhere");
+      assertThat(missing.statusCode()).isEqualTo(404);
+      assertThat(missing.headers().firstValue("X-RateLimit-Remaining"))
+          .as("only /hello is limited by default").isEmpty();
+      assertThat(get(base + "/api/status").body()).as("the 404 took nothing")
+          .contains("\"remaining\":20");
+    }
+  }
+
+  /** What a client other than the page sends is in the history the page draws from. */
+  @Test
+  void history_requestsFromAnyClient_inStatusPerSecond_deniedToo() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    try (DemoServer demo = start(ticker, "--port", "0", "--limit", "1/h", "--burst", "3",
+        "--key", "header:X-API-Key")) {
+      String base = demo.baseUrl();
+      for (int i = 0; i < 5; i++) { // 3 allowed, 2 denied
+        get(base + "/hello", "X-API-Key", "curl");
+      }
+      ticker.advance(Duration.ofSeconds(1));
+      assertThat(get(base + "/hello", "X-API-Key", "curl").statusCode()).isEqualTo(429);
+      assertThat(get(base + "/hello", "X-API-Key", "other").statusCode()).isEqualTo(200);
+      assertThat(get(base + "/hello").statusCode()).as("no key: not counted").isEqualTo(403);
+      assertThat(get(base + "/nope", "X-API-Key", "curl").statusCode()).isEqualTo(404);
+
+      String zeros = "0,".repeat(58);
+      assertThat(get(base + "/api/status", "X-API-Key", "curl").body())
+          .contains(",\"history\":{\"seconds\":60,\"allowed\":[" + zeros + "3,0],"
+              + "\"denied\":[" + zeros + "2,1]}}");
+      assertThat(get(base + "/api/status", "X-API-Key", "other").body())
+          .contains("\"allowed\":[" + zeros + "0,1],\"denied\":[" + zeros + "0,0]}");
+      assertThat(demo.history().size()).isEqualTo(2);
+      ticker.advance(Duration.ofSeconds(59));
+      assertThat(get(base + "/api/status", "X-API-Key", "curl").body())
+          .contains("\"allowed\":[0," + zeros + "0],\"denied\":[1," + zeros + "0]}");
+    }
+  }
+
+  @Test
+  void pathsAndMethods_limitTheRoutesChosen_404sToo() throws Exception {
+    try (DemoServer demo = start(new ManualTicker(), "--port", "0", "--limit", "1/h",
+        "--burst", "2", "--paths", "/nope/**,/hello", "--methods", "GET")) {
+      String base = demo.baseUrl();
+      assertThat(demo.banner()).contains("\n  Requests to /nope/**, /hello (GET) are limited to 1/h");
+      HttpResponse<String> missing = get(base + "/nope/x");
+      assertThat(missing.statusCode()).isEqualTo(404);
+      assertThat(missing.headers().firstValue("X-RateLimit-Remaining")).hasValue("1");
+      HttpResponse<String> post = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/hello"))
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(post.statusCode()).as("POST is not limited: the servlet answers 405").isEqualTo(405);
+      assertThat(post.headers().firstValue("X-RateLimit-Remaining")).isEmpty();
+      assertThat(get(base + "/hello").headers().firstValue("X-RateLimit-Remaining")).hasValue("0");
+      assertThat(get(base + "/nope").statusCode()).isEqualTo(429);
+      assertThat(get(base + "/other").statusCode()).as("not in --paths").isEqualTo(404);
+      assertThat(get(base + "/api/status").body()).as("the demo's routes stay exempt")
+          .contains("\"remaining\":0,").contains("\"scope\":\"/nope/**, /hello (GET)\"");
+    }
+  }
+
+  @Test
+  void portInUse_startFails_messageNamesThePort() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      DemoOptions options = DemoOptions.parse(new String[] {"--port",
+          Integer.toString(taken.getLocalPort())}, Map.<String, String>of()::get);
+      Exception e = catchException(() -> DemoServer.start(options, new ManualTicker()));
+      assertThat(e).isNotNull();
+      assertThat(DemoServer.startFailure(options, e)).isEqualTo("port " + taken.getLocalPort()
+          + " on 127.0.0.1 is in use (another server is listening there): choose another with"
+          + " --port N, or --port 0 for any free port");
     }
   }
 

@@ -7,6 +7,7 @@ import dev.sluice.http.HeaderGroup;
 import dev.sluice.http.HttpLimiter;
 import dev.sluice.http.KeyResolver;
 import dev.sluice.http.MissingKey;
+import dev.sluice.http.RequestView;
 import dev.sluice.http.Rule;
 import dev.sluice.http.Verdict;
 import dev.sluice.spi.RateStoreFactory;
@@ -112,6 +113,17 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
     } else {
       rejectionHandler.reject(request, response, verdict.rejection().orElseThrow());
     }
+  }
+
+  /**
+   * {@code request} as the HTTP layer reads it: for code that resolves a request's key itself
+   * ({@link KeyResolver#resolve}) the way the filter does.
+   *
+   * @param request the request
+   * @return a view of it, made for this call
+   */
+  public static RequestView requestView(HttpServletRequest request) {
+    return new ServletRequestView(Objects.requireNonNull(request, "request"));
   }
 
   /**
