@@ -46,14 +46,14 @@ final class DenyCache<K> {
     final long until;
     final long resetAt;
     final long received;
-    final long[] spans;
+    final KeyReply reply;
 
-    Entry(long permits, long until, long resetAt, long received, long[] spans) {
+    Entry(long permits, long until, long resetAt, long received, KeyReply reply) {
       this.permits = permits;
       this.until = until;
       this.resetAt = resetAt;
       this.received = received;
-      this.spans = spans;
+      this.reply = reply;
     }
   }
 
@@ -92,15 +92,15 @@ final class DenyCache<K> {
     if (permits < e.permits) {
       return null;
     }
-    return math.refusalLater(e.spans, Math.max(0, now - e.received) / 1000, permits,
+    return math.refusalLater(e.reply, Math.max(0, now - e.received) / 1000, permits,
         Math.max(0, e.resetAt - now));
   }
 
   /**
    * Remembers a refusal by Redis of a request sent at {@code sent} and answered at
-   * {@code received} (the store's clock), with the script's per-limit spans.
+   * {@code received} (the store's clock), with the script's reply that refused it.
    */
-  void remember(K key, long permits, Decision refusal, long[] spans, long sent, long received) {
+  void remember(K key, long permits, Decision refusal, KeyReply reply, long sent, long received) {
     long w = refusal.retryAfterNanos();
     long until = sent + w - 2_000 - w / 1_000;
     if (w < 0 || until - received <= 0) {
@@ -109,7 +109,7 @@ final class DenyCache<K> {
     if (entries.size() >= MAX_ENTRIES && !sweep(received)) {
       return;
     }
-    entries.put(key, new Entry(permits, until, sent + refusal.resetAfterNanos(), received, spans));
+    entries.put(key, new Entry(permits, until, sent + refusal.resetAfterNanos(), received, reply));
   }
 
   /** Drops what is remembered for {@code key} (its bucket changed). */

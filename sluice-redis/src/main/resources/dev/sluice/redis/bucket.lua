@@ -21,9 +21,11 @@ local L = tonumber(ARGV[1])
 local per = 1 + 2 * L
 local head = 1 + 5 * L
 local now
+-- One more argument, last, is the caller's clock (see Clocks): that instant is now, and keys do
+-- not expire, since Redis's clock would not agree with the caller's.
 local fixed = #ARGV > head + per * #KEYS
 if fixed then
-  now = tonumber(ARGV[#ARGV]) -- tests only: a caller-supplied instant, and no expiry
+  now = tonumber(ARGV[#ARGV])
 else
   local t = redis.call('TIME')
   now = (tonumber(t[1]) - 1735689600) * 1000000 + tonumber(t[2])

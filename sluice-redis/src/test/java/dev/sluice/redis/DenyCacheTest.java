@@ -41,7 +41,7 @@ class DenyCacheTest {
       assertThat(refused.allowed()).isFalse();
       long w = refused.retryAfterNanos();
       assertThat(w).isBetween(200_000_000L, 300_000_000L);
-      long trips = store.roundTrips.get();
+      long trips = store.stats.roundTrips.get();
       int local = 0;
       while (System.nanoTime() - sent < w - 20_000_000L) {
         Decision d = store.decide("a", 1);
@@ -50,8 +50,8 @@ class DenyCacheTest {
         local++;
       }
       assertThat(local).isPositive();
-      assertThat(store.roundTrips.get()).isEqualTo(trips);
-      assertThat(store.cacheHits.get()).isEqualTo(local);
+      assertThat(store.stats.roundTrips.get()).isEqualTo(trips);
+      assertThat(store.stats.cacheHits.get()).isEqualTo(local);
       // once the wait is over the cache lets the request through to Redis, which admits it
       Await.until(Duration.ofSeconds(2), 100, () -> store.decide("a", 1).allowed(),
           "admitted after retryAfter");
@@ -65,11 +65,11 @@ class DenyCacheTest {
     try (RedisStore<String> store = store(factory, Limit.of(1, Duration.ofHours(1)).withCapacity(3))) {
       assertThat(store.decide("a", 2).allowed()).isTrue();
       assertThat(store.decide("a", 2).allowed()).isFalse();
-      long trips = store.roundTrips.get();
+      long trips = store.stats.roundTrips.get();
       assertThat(store.decide("a", 3).allowed()).isFalse();
-      assertThat(store.roundTrips.get()).as("a larger request is refused locally").isEqualTo(trips);
+      assertThat(store.stats.roundTrips.get()).as("a larger request is refused locally").isEqualTo(trips);
       assertThat(store.decide("a", 1).allowed()).isTrue();
-      assertThat(store.roundTrips.get()).as("a smaller one asks Redis").isEqualTo(trips + 1);
+      assertThat(store.stats.roundTrips.get()).as("a smaller one asks Redis").isEqualTo(trips + 1);
     }
   }
 
@@ -79,8 +79,8 @@ class DenyCacheTest {
       for (int i = 0; i < 20; i++) {
         store.decide("a", 1);
       }
-      assertThat(store.roundTrips.get()).isEqualTo(20);
-      assertThat(store.cacheHits.get()).isZero();
+      assertThat(store.stats.roundTrips.get()).isEqualTo(20);
+      assertThat(store.stats.cacheHits.get()).isZero();
     }
   }
 
@@ -113,7 +113,7 @@ class DenyCacheTest {
         calls++;
       }
       long elapsed = System.nanoTime() - start;
-      return new long[] {calls * 1_000_000_000L / elapsed, store.roundTrips.get(), admitted, calls};
+      return new long[] {calls * 1_000_000_000L / elapsed, store.stats.roundTrips.get(), admitted, calls};
     }
   }
 }

@@ -192,7 +192,7 @@ class RedisStoreTest {
       assertThat(c).extracting(f -> f.join().allowed())
           .containsExactly(true, true, true, true, true, false, false, false);
       assertThat(c).extracting(f -> f.join().remaining()).containsExactly(4L, 3L, 2L, 1L, 0L, 0L, 0L, 0L);
-      assertThat(store.roundTrips.get()).isLessThanOrEqualTo(16);
+      assertThat(store.stats.roundTrips.get()).isLessThanOrEqualTo(16);
     }
   }
 
@@ -202,9 +202,9 @@ class RedisStoreTest {
         ) {
       assertThat(store.decide("a", 1).remaining()).isEqualTo(9);
       redis.scriptFlush();
-      long reloads = store.reloads.get();
+      long reloads = store.stats.reloads.get();
       assertThat(store.decide("a", 1).remaining()).isEqualTo(8);
-      assertThat(store.reloads.get()).isEqualTo(reloads + 1);
+      assertThat(store.stats.reloads.get()).isEqualTo(reloads + 1);
       assertThat(store.decideAsync("a", 1).toCompletableFuture().join().remaining()).isEqualTo(7);
       assertThat(store.availablePermits("a")).isEqualTo(7);
     }

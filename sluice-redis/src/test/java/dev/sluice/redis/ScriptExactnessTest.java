@@ -34,7 +34,7 @@ class ScriptExactnessTest {
   @BeforeAll
   static void connect() {
     factory = RedisStore.factory(SharedRedis.uri()).denyCache(false).deadline(Duration.ofSeconds(5))
-        .fixedClock(NOW_MICROS::get);
+        .clocks(TestClocks.fixed(NOW_MICROS::get));
   }
 
   @AfterAll
