@@ -16,7 +16,8 @@ import java.util.List;
  * The same as the core engine's: a limit of capacity {@code C} earning one permit every
  * {@code T} is the instant {@code E} at which its bucket is empty; a request for {@code n} is
  * measured from {@code base = max(E, now - C*T)} and admitted iff {@code base + n*T <= now}, and
- * then {@code E := base + n*T}. The script reads {@code now} from {@code redis.call('TIME')}, in
+ * then {@code E := base + n*T}; a refund of {@code n} sets {@code E := max(E - n*T, now - C*T)},
+ * which never fills a bucket beyond its capacity. The script reads {@code now} from {@code redis.call('TIME')}, in
  * microseconds since 2025-01-01T00:00:00Z, so every node shares Redis's clock.
  *
  * <h2>Why it is exact with Lua doubles</h2>
@@ -48,6 +49,7 @@ final class BucketMath {
   private static final BigInteger THOUSAND = BigInteger.valueOf(1000);
   private static final byte[] TAKE = {'1'};
   private static final byte[] LOOK = {'0'};
+  private static final byte[] REFUND = {'2'};
   private static final byte[] ZERO = {'0'};
 
   private final Policy policy;
@@ -146,6 +148,15 @@ final class BucketMath {
    */
   byte[][] take(long permits) {
     return permits == 1 ? takeOne : costs(TAKE, permits);
+  }
+
+  /**
+   * A key's part of ARGV to give {@code permits} back: per limit the time to earn
+   * {@code min(permits, C)}, so that a refund of the capacity or more fills the bucket, and no
+   * more.
+   */
+  byte[][] refund(long permits) {
+    return costs(REFUND, permits);
   }
 
   private byte[][] costs(byte[] op, long permits) {

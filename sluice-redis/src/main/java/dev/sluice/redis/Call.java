@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One operation on one key in flight: a take, a look (or a refund). Its {@link #result}
+ * One operation on one key in flight: a take, a look or a refund. Its {@link #result}
  * completes exactly once: with what {@link Outcome} makes of the script's reply for the key, or
  * with a {@link StoreUnavailableException} (the breaker, the connection, the deadline, an error).
  * The first completion counts, in the store's {@link Stats} and its circuit breaker; a reply that
@@ -32,6 +32,12 @@ final class Call<T> implements Deadlines.Pending {
      * @param sentAt when the command was sent, on the deny cache's clock
      */
     T of(KeyReply reply, long sentAt);
+
+    /**
+     * Runs once if the call fails once started (its deadline, an error, a reply it could not
+     * read): Redis may or may not have run it.
+     */
+    default void failed() {}
   }
 
   final CompletableFuture<T> result = new CompletableFuture<>();
@@ -94,6 +100,7 @@ final class Call<T> implements Deadlines.Pending {
   boolean fail(StoreUnavailableException e) {
     if (result.completeExceptionally(e)) {
       owner.failed();
+      outcome.failed();
       return true;
     }
     return false;

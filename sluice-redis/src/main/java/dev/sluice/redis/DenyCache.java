@@ -8,7 +8,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * trip. Exact, because tokens only come from refill: a refusal of {@code n} permits at Redis
  * time {@code t} with {@code retryAfter = w} means that no request for {@code n} or more can
  * succeed before {@code t + w} on any node (other nodes can only take permits, which makes the
- * wait longer, never shorter).
+ * wait longer, never shorter). Refunds are the exception: the store forgets a key it refunds
+ * (its reply, like every reply on the connection, comes after those of the commands that ran
+ * before it, so no older refusal is remembered after it), but a refund through another node is
+ * not seen here, and a remembered refusal then stays until its wait ends: stricter, never looser.
  *
  * <h2>Mapping Redis time to this node's clock</h2>
  * The script ran at some instant between sending the command ({@code sent}, read from

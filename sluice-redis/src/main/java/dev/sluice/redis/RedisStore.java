@@ -41,8 +41,8 @@ import java.util.function.LongSupplier;
  *
  * <p>The arithmetic is exact (see {@code BucketMath}); waits are reported in whole
  * microseconds, rounded up, the grain of Redis's clock. A refusal writes
- * nothing; an admission writes the bucket with {@code PEXPIRE} = time until full, so a full
- * bucket is no key. If Redis answers {@code NOSCRIPT} (after {@code SCRIPT FLUSH}, a restart or
+ * nothing; an admission (or a {@link #refund}, which runs in the same script) writes the bucket
+ * with {@code PEXPIRE} = time until full, so a full bucket is no key. If Redis answers {@code NOSCRIPT} (after {@code SCRIPT FLUSH}, a restart or
  * a failover) the script is sent once more with {@code EVAL}, which loads and runs it in the
  * same command: a {@code NOSCRIPT} reply means nothing ran, so nothing is counted twice; no
  * other failure is ever retried.
@@ -69,7 +69,10 @@ import java.util.function.LongSupplier;
  * A refusal with {@code retryAfter = w} means no request of the same or a larger size can
  * succeed before {@code w} has passed, on any node; with the deny cache on (the default) this
  * node answers such requests itself until then, with no round trip, and never refuses what
- * Redis would have admitted (see {@code DenyCache} for the clock margin).
+ * Redis would have admitted (see {@code DenyCache} for the clock margin). A {@link #refund}
+ * through this store makes it forget the key; a refund through another node is not seen here,
+ * so until the cached wait ends this node may refuse what the refunded bucket could serve:
+ * stricter than Redis, never looser.
  *
  * <h2>Requirements</h2>
  * Redis 5 or later (or Valkey): the script reads {@code TIME} before it writes, which needs
@@ -229,6 +232,41 @@ public final class RedisStore<K> implements RateStore<K> {
   }
 
   /**
+   * Gives back {@code permits} that a request took from {@code key}'s bucket, in one round trip
+   * by Redis's clock, in the same script as decisions: each limit's empty instant moves back by
+   * the time to earn them, but no earlier than full ({@code emptyAt' = max(emptyAt - n*T,
+   * now - C*T)}), exactly, fractional rates included; the key's expiry becomes its new time
+   * until full (a bucket refunded to full is no key). A key that Redis does not hold is full
+   * already: nothing changes. This node's deny cache forgets the key (a refusal it remembered may
+   * no longer hold); other nodes' caches may still refuse it until their cached waits end,
+   * stricter than Redis, never looser.
+   *
+   * @param key the key, not null
+   * @param permits at least 1; a limit regains at most its capacity
+   * @throws StoreUnavailableException if Redis fails or misses the deadline (nothing was given
+   *     back, or, past the deadline, it may have been given back, once)
+   */
+  @Override
+  public void refund(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    if (permits < 1) {
+      throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
+    }
+    calls.start(key, math.refund(permits), false, new Call.Outcome<KeyReply>() {
+      @Override
+      public KeyReply of(KeyReply reply, long sentAt) {
+        forget(key);
+        return reply;
+      }
+
+      @Override
+      public void failed() {
+        forget(key);
+      }
+    }).await();
+  }
+
+  /**
    * Unknown for Redis (counting keys would cost a scan of the server).
    *
    * @return -1
@@ -262,6 +300,12 @@ public final class RedisStore<K> implements RateStore<K> {
   /** The Redis key of {@code key}'s bucket. */
   byte[] redisKey(K key) {
     return keys.of(key);
+  }
+
+  private void forget(K key) {
+    if (denyCache != null) {
+      denyCache.forget(key);
+    }
   }
 
   /** Checks the arguments of a take; the deny cache's refusal if it holds one, else null. */

@@ -73,6 +73,25 @@ class DenyCacheTest {
     }
   }
 
+  /** A refund makes this node's cache forget the key: the permits are there to take at once. */
+  @Test
+  void refund_afterACachedRefusal_nextRequestGoesToRedisAndIsAdmitted() {
+    try (RedisStore<String> store = store(factory, Limit.of(1, Duration.ofHours(1)).withCapacity(2))) {
+      assertThat(store.decide("a", 2).allowed()).isTrue();
+      assertThat(store.decide("a", 1).allowed()).isFalse();
+      long hits = store.stats.cacheHits.get();
+      assertThat(store.decide("a", 1).allowed()).isFalse();
+      assertThat(store.stats.cacheHits.get()).as("refused by the cache").isEqualTo(hits + 1);
+      long trips = store.stats.roundTrips.get();
+      store.refund("a", 1);
+      Decision d = store.decide("a", 1);
+      assertThat(d.allowed()).as(d.toString()).isTrue();
+      assertThat(d.remaining()).isZero();
+      assertThat(store.stats.roundTrips.get()).as("the refund and the request").isEqualTo(trips + 2);
+      assertThat(store.stats.cacheHits.get()).isEqualTo(hits + 1);
+    }
+  }
+
   @Test
   void decide_cacheOff_everyCallIsARoundTrip() {
     try (RedisStore<String> store = store(factory.denyCache(false), Limit.of(1, Duration.ofHours(1)))) {

@@ -211,6 +211,66 @@ class RedisStoreTest {
   }
 
   @Test
+  void refund_expiryFollowsTheTimeUntilFull_keyGoneWhenFull() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofSeconds(10)).withCapacity(3))) {
+      assertThat(store.decide("a", 3).allowed()).isTrue();
+      byte[] key = store.redisKey("a");
+      assertThat(redis.pttl(key)).isBetween(28_000L, 30_000L);
+      store.refund("a", 1);
+      // two permits short: 20 s to full, less the time since the take
+      assertThat(redis.pttl(key)).isBetween(18_000L, 20_000L);
+      assertThat(store.availablePermits("a")).isEqualTo(1);
+      store.refund("a", 2);
+      assertThat(redis.exists(key)).as("a full bucket is no key").isZero();
+      assertThat(store.availablePermits("a")).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void refund_keyRedisDoesNotHold_writesNothing() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(3))) {
+      store.refund("never-taken", 2);
+      assertThat(redis.exists(store.redisKey("never-taken"))).isZero();
+      assertThat(store.availablePermits("never-taken")).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void refund_concurrentOnOneKey_eachAppliedOnce() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(4))) {
+      assertThat(store.decide("a", 4).allowed()).isTrue();
+      List<CompletableFuture<Decision>> after = new ArrayList<>();
+      List<Thread> threads = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        Thread thread = new Thread(() -> store.refund("a", 1));
+        threads.add(thread);
+        thread.start();
+      }
+      for (Thread t : threads) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      for (int i = 0; i < 5; i++) {
+        after.add(store.decideAsync("a", 1).toCompletableFuture());
+      }
+      assertThat(after).extracting(f -> f.join().allowed()).containsExactly(true, true, true, true, false);
+    }
+  }
+
+  @Test
+  void refund_unreachableRedis_failsWithStoreUnavailable() {
+    int port = RedisServer.freePort(false);
+    try (RedisStore.Factory f = RedisStore.factory("redis://127.0.0.1:" + port);
+        RedisStore<String> store = f.create("down", Policy.of(Limit.perSecond(1)), Ticker.system())) {
+      assertThatThrownBy(() -> store.refund("a", 1)).isInstanceOf(StoreUnavailableException.class);
+      assertThat(store.stats.failures.get()).isPositive();
+    }
+  }
+
+  @Test
   void redisKey_hostileKeys_stayInTheirNamespaceAsOneHashTag() {
     try (RedisStore<Object> store = factory.namespace("ns").create("hostile", Policy.of(
         Limit.of(1, Duration.ofHours(1))), Ticker.system())) {
