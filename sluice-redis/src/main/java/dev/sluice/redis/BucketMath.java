@@ -17,8 +17,9 @@ import java.util.List;
  * {@code T} is the instant {@code E} at which its bucket is empty; a request for {@code n} is
  * measured from {@code base = max(E, now - C*T)} and admitted iff {@code base + n*T <= now}, and
  * then {@code E := base + n*T}; a refund of {@code n} sets {@code E := max(E - n*T, now - C*T)},
- * which never fills a bucket beyond its capacity. The script reads {@code now} from {@code redis.call('TIME')}, in
- * microseconds since 2025-01-01T00:00:00Z, so every node shares Redis's clock.
+ * which never fills a bucket beyond its capacity. The script reads {@code now} from
+ * {@code redis.call('TIME')}, in microseconds since 2025-01-01T00:00:00Z, so every node shares
+ * Redis's clock.
  *
  * <h2>Why it is exact with Lua doubles</h2>
  * {@code T = P/N} (period {@code P} ns, {@code N} permits) is kept in microseconds as the reduced

@@ -46,7 +46,8 @@ record Options(Duration deadline, String namespace, int breakerFailures, Duratio
       throw new IllegalArgumentException(
           "circuit breaker failures (" + failures + ") must be between 1 and 1000");
     }
-    if (openFor.compareTo(Duration.ofMillis(1)) < 0 || openFor.compareTo(Duration.ofMinutes(10)) > 0) {
+    if (openFor.compareTo(Duration.ofMillis(1)) < 0
+        || openFor.compareTo(Duration.ofMinutes(10)) > 0) {
       throw new IllegalArgumentException(
           "circuit breaker openFor (" + openFor + ") must be between PT0.001S and PT10M");
     }

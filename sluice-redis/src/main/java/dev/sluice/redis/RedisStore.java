@@ -40,12 +40,12 @@ import java.util.function.LongSupplier;
  * alone (keys of different slots cannot share a script).
  *
  * <p>The arithmetic is exact (see {@code BucketMath}); waits are reported in whole
- * microseconds, rounded up, the grain of Redis's clock. A refusal writes
- * nothing; an admission (or a {@link #refund}, which runs in the same script) writes the bucket
- * with {@code PEXPIRE} = time until full, so a full bucket is no key. If Redis answers {@code NOSCRIPT} (after {@code SCRIPT FLUSH}, a restart or
- * a failover) the script is sent once more with {@code EVAL}, which loads and runs it in the
- * same command: a {@code NOSCRIPT} reply means nothing ran, so nothing is counted twice; no
- * other failure is ever retried.
+ * microseconds, rounded up, the grain of Redis's clock. A refusal writes nothing; an admission
+ * (or a {@link #refund}, which runs in the same script) writes the bucket with {@code PEXPIRE} =
+ * time until full, so a full bucket is no key. If Redis answers {@code NOSCRIPT} (after
+ * {@code SCRIPT FLUSH}, a restart or a failover) the script is sent once more with {@code EVAL},
+ * which loads and runs it in the same command: a {@code NOSCRIPT} reply means nothing ran, so
+ * nothing is counted twice; no other failure is ever retried.
  *
  * <h2>Keys</h2>
  * One key per bucket, {@code {<namespace>:<limiter name>:<h>}}, where {@code h} is the
@@ -187,7 +187,8 @@ public final class RedisStore<K> implements RateStore<K> {
   @Override
   public Decision decide(K key, long permits) {
     Decision cached = cached(key, permits);
-    return cached != null ? cached : calls.start(key, math.take(permits), false, take(key, permits)).await();
+    return cached != null ? cached
+        : calls.start(key, math.take(permits), false, take(key, permits)).await();
   }
 
   @Override
@@ -432,8 +433,8 @@ public final class RedisStore<K> implements RateStore<K> {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(policy, "policy");
       RedisKeys.checkName(name);
-      RedisStore<T> store =
-          new RedisStore<>(name, policy, connector, options, Objects.requireNonNull(ticker, "ticker"));
+      Objects.requireNonNull(ticker, "ticker");
+      RedisStore<T> store = new RedisStore<>(name, policy, connector, options, ticker);
       connector.acquire();
       return store;
     }

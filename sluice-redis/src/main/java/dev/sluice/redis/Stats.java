@@ -15,6 +15,6 @@ final class Stats {
   final AtomicLong failures = new AtomicLong();
   /** Calls that missed their deadline after being sent: Redis may or may not have run them. */
   final AtomicLong timeouts = new AtomicLong();
-  /** Calls that failed with an error from Redis or the connection (not a deadline, not the breaker). */
+  /** Calls that failed with an error from Redis or the connection (no deadline, no breaker). */
   final AtomicLong errors = new AtomicLong();
 }
