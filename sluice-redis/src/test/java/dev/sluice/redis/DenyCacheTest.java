@@ -76,7 +76,8 @@ class DenyCacheTest {
   /** A refund makes this node's cache forget the key: the permits are there to take at once. */
   @Test
   void refund_afterACachedRefusal_nextRequestGoesToRedisAndIsAdmitted() {
-    try (RedisStore<String> store = store(factory, Limit.of(1, Duration.ofHours(1)).withCapacity(2))) {
+    Limit limit = Limit.of(1, Duration.ofHours(1)).withCapacity(2);
+    try (RedisStore<String> store = store(factory, limit)) {
       assertThat(store.decide("a", 2).allowed()).isTrue();
       assertThat(store.decide("a", 1).allowed()).isFalse();
       long hits = store.stats.cacheHits.get();
@@ -98,7 +99,7 @@ class DenyCacheTest {
       for (int i = 0; i < 20; i++) {
         store.decide("a", 1);
       }
-      assertThat(store.stats.roundTrips.get()).isEqualTo(20);
+      assertThat(commands(store)).isEqualTo(20);
       assertThat(store.stats.cacheHits.get()).isZero();
     }
   }
@@ -132,7 +133,15 @@ class DenyCacheTest {
         calls++;
       }
       long elapsed = System.nanoTime() - start;
-      return new long[] {calls * 1_000_000_000L / elapsed, store.stats.roundTrips.get(), admitted, calls};
+      return new long[] {calls * 1_000_000_000L / elapsed, commands(store), admitted, calls};
     }
+  }
+
+  /**
+   * Round trips, less the {@code EVAL} that follows a {@code NOSCRIPT} (part of the same call):
+   * the first store to run the script on a server pays one.
+   */
+  private static long commands(RedisStore<?> store) {
+    return store.stats.roundTrips.get() - store.stats.reloads.get();
   }
 }

@@ -263,8 +263,9 @@ class RedisStoreTest {
   @Test
   void refund_unreachableRedis_failsWithStoreUnavailable() {
     int port = RedisServer.freePort(false);
+    Policy policy = Policy.of(Limit.perSecond(1));
     try (RedisStore.Factory f = RedisStore.factory("redis://127.0.0.1:" + port);
-        RedisStore<String> store = f.create("down", Policy.of(Limit.perSecond(1)), Ticker.system())) {
+        RedisStore<String> store = f.create("down", policy, Ticker.system())) {
       assertThatThrownBy(() -> store.refund("a", 1)).isInstanceOf(StoreUnavailableException.class);
       assertThat(store.stats.failures.get()).isPositive();
     }
