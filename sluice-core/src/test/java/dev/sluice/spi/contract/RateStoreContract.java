@@ -535,7 +535,7 @@ public abstract class RateStoreContract {
   /** Giving back more than was taken fills the bucket and no more. */
   @Test
   void refund_moreThanTaken_cappedAtFull() {
-    Policy policy = Policy.of(Limit.of(4, Duration.ofDays(4)));
+    Policy policy = Policy.of(Limit.of(4, Duration.ofSeconds(4)));
     RateStore<String> store = store(policy);
     String k = key("refund-cap");
     String fresh = key("refund-cap-fresh");
@@ -545,7 +545,7 @@ public abstract class RateStoreContract {
     assertSameDecision(store.decide(k, 4), store.decide(fresh, 4), "the whole bucket, once");
     assertThat(store.decide(k, 1).allowed()).isFalse();
     // refilled to full, then refunded again: still full
-    advance(Duration.ofDays(4));
+    advance(Duration.ofSeconds(4));
     store.refund(k, 2);
     assertThat(store.availablePermits(k)).isEqualTo(4);
     assertThat(store.decide(k, 4).allowed()).isTrue();
