@@ -8,15 +8,18 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * A policy compiled for the Lua script ({@code bucket.lua}): the arguments the script takes and
- * the decoding of its reply into a {@link Decision}.
+ * A policy compiled for the Lua script ({@code bucket.lua}): the arguments the script takes, and
+ * the meaning of its reply ({@link KeyReply}, decoded by {@link Script}) as a {@link Decision} or
+ * a count of permits.
  *
  * <h2>The model</h2>
  * The same as the core engine's: a limit of capacity {@code C} earning one permit every
  * {@code T} is the instant {@code E} at which its bucket is empty; a request for {@code n} is
  * measured from {@code base = max(E, now - C*T)} and admitted iff {@code base + n*T <= now}, and
- * then {@code E := base + n*T}. The script reads {@code now} from {@code redis.call('TIME')}, in
- * microseconds since 2025-01-01T00:00:00Z, so every node shares Redis's clock.
+ * then {@code E := base + n*T}; a refund of {@code n} sets {@code E := max(E - n*T, now - C*T)},
+ * which never fills a bucket beyond its capacity. The script reads {@code now} from
+ * {@code redis.call('TIME')}, in microseconds since 2025-01-01T00:00:00Z, so every node shares
+ * Redis's clock.
  *
  * <h2>Why it is exact with Lua doubles</h2>
  * {@code T = P/N} (period {@code P} ns, {@code N} permits) is kept in microseconds as the reduced
@@ -47,6 +50,7 @@ final class BucketMath {
   private static final BigInteger THOUSAND = BigInteger.valueOf(1000);
   private static final byte[] TAKE = {'1'};
   private static final byte[] LOOK = {'0'};
+  private static final byte[] REFUND = {'2'};
   private static final byte[] ZERO = {'0'};
 
   private final Policy policy;
@@ -113,7 +117,7 @@ final class BucketMath {
     for (int i = 1; i < look.length; i++) {
       look[i] = ZERO;
     }
-    takeOne = keyArgs(1);
+    takeOne = costs(TAKE, 1);
   }
 
   /** Whole microseconds of {@code n*T} for limit {@code i}, for {@code 0 <= n <= C}. */
@@ -139,21 +143,32 @@ final class BucketMath {
   }
 
   /**
-   * A key's part of ARGV to take {@code permits}. For a limit whose capacity is below
-   * {@code permits} the cost passed is the fill time plus 1 µs: more than any bucket holds, so
-   * the script refuses.
+   * A key's part of ARGV to take {@code permits}: per limit the time to earn them. For a limit
+   * whose capacity is below {@code permits} that is the fill time plus 1 µs: more than any bucket
+   * holds, so the script refuses.
    */
   byte[][] take(long permits) {
-    return permits == 1 ? takeOne : keyArgs(permits);
+    return permits == 1 ? takeOne : costs(TAKE, permits);
   }
 
-  private byte[][] keyArgs(long permits) {
+  /**
+   * A key's part of ARGV to give {@code permits} back: per limit the time to earn
+   * {@code min(permits, C)}, so that a refund of the capacity or more fills the bucket, and no
+   * more.
+   */
+  byte[][] refund(long permits) {
+    return costs(REFUND, permits);
+  }
+
+  private byte[][] costs(byte[] op, long permits) {
     byte[][] args = new byte[1 + 2 * limits][];
-    args[0] = TAKE;
+    args[0] = op;
     for (int i = 0; i < limits; i++) {
-      boolean fits = permits <= capacity[i];
-      args[1 + 2 * i] = ascii(fits ? mulQ(i, permits) : fillQ[i] + 1);
-      args[2 + 2 * i] = ascii(fits ? mulR(i, permits) : fillR[i]);
+      long n = Math.min(permits, capacity[i]);
+      // a take of more than the capacity costs the fill time plus 1 µs: the script refuses it
+      long more = op == TAKE && permits > capacity[i] ? 1 : 0;
+      args[1 + 2 * i] = ascii(mulQ(i, n) + more);
+      args[2 + 2 * i] = ascii(mulR(i, n));
     }
     return args;
   }
@@ -168,27 +183,26 @@ final class BucketMath {
     return head;
   }
 
-  /** How many numbers the script returns per key. */
-  int replyWidth() {
-    return 1 + 2 * limits;
+  /** The number of limits, which fixes the shape of the script's reply. */
+  int limits() {
+    return limits;
   }
 
   /**
-   * The decision in a script reply to a request for {@code permits}, for the key whose numbers
-   * start at {@code at}.
+   * The decision in the script's reply to a take of {@code permits}.
    *
-   * @throws IllegalStateException if the reply does not have the script's shape
+   * @throws IllegalStateException if the reply is for another number of limits
    */
-  Decision decide(List<?> reply, int at, long permits) {
-    check(reply, at);
-    boolean admitted = number(reply, at) == 1;
+  Decision decide(KeyReply reply, long permits) {
+    check(reply);
+    boolean admitted = reply.applied();
     long remaining = Long.MAX_VALUE;
     int binding = 0;
     long reset = 0;
     long retry = 1;
     for (int i = 0; i < limits; i++) {
-      long a = number(reply, at + 1 + 2 * i);
-      long r = number(reply, at + 2 + 2 * i);
+      long a = reply.a(i);
+      long r = reply.r(i);
       long k = permitsIn(i, a, r);
       if (k < remaining) {
         remaining = k;
@@ -209,38 +223,33 @@ final class BucketMath {
     return Decision.denied(policy, binding, remaining, retry * 1000, resetNanos);
   }
 
-  /** The whole permits available in a reply to a look, for the key whose numbers start at {@code at}. */
-  long available(List<?> reply, int at) {
-    check(reply, at);
+  /**
+   * The whole permits available in the script's reply (to a look, or after any operation).
+   *
+   * @throws IllegalStateException if the reply is for another number of limits
+   */
+  long available(KeyReply reply) {
+    check(reply);
     long remaining = Long.MAX_VALUE;
     for (int i = 0; i < limits; i++) {
-      remaining = Math.min(remaining,
-          permitsIn(i, number(reply, at + 1 + 2 * i), number(reply, at + 2 + 2 * i)));
+      remaining = Math.min(remaining, permitsIn(i, reply.a(i), reply.r(i)));
     }
     return remaining;
   }
 
-  /** The per-limit spans {@code a, r} in a reply, for the key whose numbers start at {@code at}. */
-  long[] spans(List<?> reply, int at) {
-    long[] spans = new long[2 * limits];
-    for (int i = 0; i < 2 * limits; i++) {
-      spans[i] = number(reply, at + 1 + i);
-    }
-    return spans;
-  }
-
   /**
-   * A refusal answered again, {@code elapsedMicros} after a reply with {@code spans}, for a
-   * request of {@code permits} (at most the smallest capacity): the permits earned since (none
-   * taken), the wait for {@code permits} from there, and the given time until full.
+   * A refusal answered again, {@code elapsedMicros} after the script refused with
+   * {@code refusal}, for a request of {@code permits} (at most the smallest capacity): the
+   * permits earned since (none taken), the wait for {@code permits} from there, and the given
+   * time until full.
    */
-  Decision refusalLater(long[] spans, long elapsedMicros, long permits, long resetNanos) {
+  Decision refusalLater(KeyReply refusal, long elapsedMicros, long permits, long resetNanos) {
     long remaining = Long.MAX_VALUE;
     int binding = 0;
     long retry = 1;
     for (int i = 0; i < limits; i++) {
-      long a = spans[2 * i] + elapsedMicros;
-      long r = spans[2 * i + 1];
+      long a = refusal.a(i) + elapsedMicros;
+      long r = refusal.r(i);
       long k = permitsIn(i, a, r);
       if (k < remaining) {
         remaining = k;
@@ -281,18 +290,11 @@ final class BucketMath {
     return Math.min(k, capacity[i]);
   }
 
-  private void check(List<?> reply, int at) {
-    if (reply == null || reply.size() < at + 1 + 2 * limits) {
-      throw new IllegalStateException("unexpected script reply " + reply + " for " + limits + " limits");
+  private void check(KeyReply reply) {
+    if (reply.limits() != limits) {
+      throw new IllegalStateException(
+          "a script reply for " + reply.limits() + " limits, expected " + limits);
     }
-  }
-
-  private static long number(List<?> reply, int index) {
-    Object o = reply.get(index);
-    if (!(o instanceof Long)) {
-      throw new IllegalStateException("unexpected script reply " + reply);
-    }
-    return (Long) o;
   }
 
   static byte[] ascii(long v) {

@@ -8,7 +8,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * trip. Exact, because tokens only come from refill: a refusal of {@code n} permits at Redis
  * time {@code t} with {@code retryAfter = w} means that no request for {@code n} or more can
  * succeed before {@code t + w} on any node (other nodes can only take permits, which makes the
- * wait longer, never shorter).
+ * wait longer, never shorter). Refunds are the exception: the store forgets a key it refunds
+ * (its reply, like every reply on the connection, comes after those of the commands that ran
+ * before it, so no older refusal is remembered after it), but a refund through another node is
+ * not seen here, and a remembered refusal then stays until its wait ends: stricter, never looser.
  *
  * <h2>Mapping Redis time to this node's clock</h2>
  * The script ran at some instant between sending the command ({@code sent}, read from
@@ -46,14 +49,14 @@ final class DenyCache<K> {
     final long until;
     final long resetAt;
     final long received;
-    final long[] spans;
+    final KeyReply reply;
 
-    Entry(long permits, long until, long resetAt, long received, long[] spans) {
+    Entry(long permits, long until, long resetAt, long received, KeyReply reply) {
       this.permits = permits;
       this.until = until;
       this.resetAt = resetAt;
       this.received = received;
-      this.spans = spans;
+      this.reply = reply;
     }
   }
 
@@ -92,15 +95,15 @@ final class DenyCache<K> {
     if (permits < e.permits) {
       return null;
     }
-    return math.refusalLater(e.spans, Math.max(0, now - e.received) / 1000, permits,
+    return math.refusalLater(e.reply, Math.max(0, now - e.received) / 1000, permits,
         Math.max(0, e.resetAt - now));
   }
 
   /**
    * Remembers a refusal by Redis of a request sent at {@code sent} and answered at
-   * {@code received} (the store's clock), with the script's per-limit spans.
+   * {@code received} (the store's clock), with the script's reply that refused it.
    */
-  void remember(K key, long permits, Decision refusal, long[] spans, long sent, long received) {
+  void remember(K key, long permits, Decision refusal, KeyReply reply, long sent, long received) {
     long w = refusal.retryAfterNanos();
     long until = sent + w - 2_000 - w / 1_000;
     if (w < 0 || until - received <= 0) {
@@ -109,7 +112,7 @@ final class DenyCache<K> {
     if (entries.size() >= MAX_ENTRIES && !sweep(received)) {
       return;
     }
-    entries.put(key, new Entry(permits, until, sent + refusal.resetAfterNanos(), received, spans));
+    entries.put(key, new Entry(permits, until, sent + refusal.resetAfterNanos(), received, reply));
   }
 
   /** Drops what is remembered for {@code key} (its bucket changed). */

@@ -8,37 +8,14 @@ import dev.sluice.spi.RateStoreFactory;
 import dev.sluice.spi.StoreUnavailableException;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BiConsumer;
-import java.util.regex.Pattern;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 /**
  * Buckets in Redis (or Redis Cluster, or Valkey), shared by every node that uses the same
@@ -63,12 +40,12 @@ import java.util.regex.Pattern;
  * alone (keys of different slots cannot share a script).
  *
  * <p>The arithmetic is exact (see {@code BucketMath}); waits are reported in whole
- * microseconds, rounded up, the grain of Redis's clock. A refusal writes
- * nothing; an admission writes the bucket with {@code PEXPIRE} = time until full, so a full
- * bucket is no key. If Redis answers {@code NOSCRIPT} (after {@code SCRIPT FLUSH}, a restart or
- * a failover) the script is sent once more with {@code EVAL}, which loads and runs it in the
- * same command: a {@code NOSCRIPT} reply means nothing ran, so nothing is counted twice; no
- * other failure is ever retried.
+ * microseconds, rounded up, the grain of Redis's clock. A refusal writes nothing; an admission
+ * (or a {@link #refund}, which runs in the same script) writes the bucket with {@code PEXPIRE} =
+ * time until full, so a full bucket is no key. If Redis answers {@code NOSCRIPT} (after
+ * {@code SCRIPT FLUSH}, a restart or a failover) the script is sent once more with {@code EVAL},
+ * which loads and runs it in the same command: a {@code NOSCRIPT} reply means nothing ran, so
+ * nothing is counted twice; no other failure is ever retried.
  *
  * <h2>Keys</h2>
  * One key per bucket, {@code {<namespace>:<limiter name>:<h>}}, where {@code h} is the
@@ -92,7 +69,10 @@ import java.util.regex.Pattern;
  * A refusal with {@code retryAfter = w} means no request of the same or a larger size can
  * succeed before {@code w} has passed, on any node; with the deny cache on (the default) this
  * node answers such requests itself until then, with no round trip, and never refuses what
- * Redis would have admitted (see {@code DenyCache} for the clock margin).
+ * Redis would have admitted (see {@code DenyCache} for the clock margin). A {@link #refund}
+ * through this store makes it forget the key; a refund through another node is not seen here,
+ * so until the cached wait ends this node may refuse what the refunded bucket could serve:
+ * stricter than Redis, never looser.
  *
  * <h2>Requirements</h2>
  * Redis 5 or later (or Valkey): the script reads {@code TIME} before it writes, which needs
@@ -118,75 +98,28 @@ public final class RedisStore<K> implements RateStore<K> {
   /** The default namespace, the first part of every key. */
   public static final String DEFAULT_NAMESPACE = "sluice";
 
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-  private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
-  private static final Duration MIN_DEADLINE = Duration.ofMillis(1);
-  private static final Duration MAX_DEADLINE = Duration.ofSeconds(60);
-  /** Commands of one store in flight at once (standalone); calls beyond wait to share one. */
-  static final int MAX_COMMANDS = 2;
-  /** The most calls one command carries. */
-  static final int MAX_BATCH = 64;
-
-  static final String SCRIPT = loadScript();
-  static final byte[] SCRIPT_BYTES = SCRIPT.getBytes(StandardCharsets.UTF_8);
-  static final String SHA = sha1Hex(SCRIPT_BYTES);
-
-  /** Marks a factory whose stores use their ticker as the script's clock (tests only). */
-  private static final java.util.function.LongSupplier TICKER_CLOCK = () -> 0;
-
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  });
-
   private final String name;
-  private final byte[] keyPrefix;
   private final BucketMath math;
+  private final RedisKeys keys;
   private final Connector connector;
-  private final long deadlineNanos;
-  private final CircuitBreaker breaker;
+  private final Calls calls;
+  /** Null when the factory turned the deny cache off. */
   private final DenyCache<K> denyCache;
-  /** The deny cache's clock: {@link System#nanoTime()}, or in tests the ticker the script reads. */
-  private final java.util.function.LongSupplier cacheClock;
-  private final AtomicInteger inFlight = new AtomicInteger();
-  /** Standalone: calls wait here for one of {@value #MAX_COMMANDS} command slots. */
-  private final boolean batching;
-  private final ConcurrentLinkedQueue<Call> queue = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger commandsInFlight = new AtomicInteger();
-  private volatile boolean closed;
-  /** Tests only: an instant in µs for the script instead of Redis's clock, or null. */
-  private final java.util.function.LongSupplier fixedClock;
+  private final LongSupplier cacheClock;
+  final Stats stats = new Stats();
 
-  final AtomicLong roundTrips = new AtomicLong();
-  final AtomicLong cacheHits = new AtomicLong();
-  final AtomicLong reloads = new AtomicLong();
-  final AtomicLong failures = new AtomicLong();
-  /** Calls that missed their deadline after being sent: Redis may or may not have run them. */
-  final AtomicLong timeouts = new AtomicLong();
-  /** Calls that failed with an error from Redis or the connection (not a deadline, not the breaker). */
-  final AtomicLong errors = new AtomicLong();
-
-  private RedisStore(String name, Policy policy, Factory f, Ticker ticker) {
+  private RedisStore(String name, Policy policy, Connector connector, Options o, Ticker ticker) {
     this.name = name;
     this.math = new BucketMath(policy);
-    this.keyPrefix = ("{" + f.namespace + ":" + name + ":").getBytes(StandardCharsets.US_ASCII);
-    this.connector = f.connector;
-    this.deadlineNanos = f.deadline.toNanos();
-    this.breaker = new CircuitBreaker(f.breakerFailures, f.breakerOpen.toNanos());
-    this.cacheClock = f.fixedClock == TICKER_CLOCK ? ticker::read : System::nanoTime;
-    this.denyCache = f.denyCache
+    this.keys = new RedisKeys(o.namespace(), name);
+    this.connector = connector;
+    Clocks clocks = o.clocks().apply(ticker);
+    this.cacheClock = clocks.cacheNanos();
+    this.denyCache = o.denyCache()
         ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong()) : null;
-    if (f.fixedClock == TICKER_CLOCK) {
-      // tests only: the limiter's ticker, in µs from an arbitrary origin, as the script's clock
-      long origin = ticker.read();
-      this.fixedClock = () -> 1_000_000_000_000L + Math.floorDiv(ticker.read() - origin, 1000L);
-    } else {
-      this.fixedClock = f.fixedClock;
-    }
-    this.batching = !connector.isCluster();
+    this.calls = new Calls(name, keys, connector, o.deadline().toNanos(),
+        new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()),
+        new Batcher(math, clocks, connector, stats), stats);
   }
 
   /**
@@ -203,7 +136,7 @@ public final class RedisStore<K> implements RateStore<K> {
    * @throws IllegalArgumentException if the URI cannot be parsed
    */
   public static Factory factory(String uri) {
-    return new Factory(Connector.of(Objects.requireNonNull(uri, "uri")));
+    return new Factory(Connector.of(Objects.requireNonNull(uri, "uri")), Options.DEFAULT);
   }
 
   /**
@@ -215,7 +148,7 @@ public final class RedisStore<K> implements RateStore<K> {
    * @return a factory with default options
    */
   public static Factory factory(RedisClient client) {
-    return new Factory(Connector.of(Objects.requireNonNull(client, "client")));
+    return new Factory(Connector.of(Objects.requireNonNull(client, "client")), Options.DEFAULT);
   }
 
   /**
@@ -226,7 +159,7 @@ public final class RedisStore<K> implements RateStore<K> {
    * @return a factory with default options
    */
   public static Factory factory(RedisClusterClient client) {
-    return new Factory(Connector.of(Objects.requireNonNull(client, "client")));
+    return new Factory(Connector.of(Objects.requireNonNull(client, "client")), Options.DEFAULT);
   }
 
   /**
@@ -253,17 +186,9 @@ public final class RedisStore<K> implements RateStore<K> {
 
   @Override
   public Decision decide(K key, long permits) {
-    Objects.requireNonNull(key, "key");
-    checkPermits(permits);
-    if (denyCache != null) {
-      Decision cached = denyCache.lookup(key, permits, cacheClock.getAsLong());
-      if (cached != null) {
-        cacheHits.incrementAndGet();
-        return cached;
-      }
-    }
-    Call call = start(key, permits, true, false);
-    return (Decision) call.await();
+    Decision cached = cached(key, permits);
+    return cached != null ? cached
+        : calls.start(key, math.take(permits), false, take(key, permits)).await();
   }
 
   @Override
@@ -283,24 +208,15 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public CompletionStage<Decision> decideAsync(K key, long permits) {
-    Objects.requireNonNull(key, "key");
-    checkPermits(permits);
-    if (denyCache != null) {
-      Decision cached = denyCache.lookup(key, permits, cacheClock.getAsLong());
-      if (cached != null) {
-        cacheHits.incrementAndGet();
-        return CompletableFuture.completedFuture(cached);
-      }
+    Decision cached = cached(key, permits);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(cached);
     }
-    Call call;
     try {
-      call = start(key, permits, true, true);
+      return calls.start(key, math.take(permits), true, take(key, permits)).result;
     } catch (StoreUnavailableException e) {
       return CompletableFuture.failedFuture(e);
     }
-    @SuppressWarnings("unchecked")
-    CompletableFuture<Decision> result = (CompletableFuture<Decision>) (CompletableFuture<?>) call.result;
-    return result;
   }
 
   /**
@@ -313,7 +229,42 @@ public final class RedisStore<K> implements RateStore<K> {
   @Override
   public long availablePermits(K key) {
     Objects.requireNonNull(key, "key");
-    return (Long) start(key, 0, false, false).await();
+    return calls.start(key, math.look(), false, (reply, sentAt) -> math.available(reply)).await();
+  }
+
+  /**
+   * Gives back {@code permits} that a request took from {@code key}'s bucket, in one round trip
+   * by Redis's clock, in the same script as decisions: each limit's empty instant moves back by
+   * the time to earn them, but no earlier than full ({@code emptyAt' = max(emptyAt - n*T,
+   * now - C*T)}), exactly, fractional rates included; the key's expiry becomes its new time
+   * until full (a bucket refunded to full is no key). A key that Redis does not hold is full
+   * already: nothing changes. This node's deny cache forgets the key (a refusal it remembered may
+   * no longer hold); other nodes' caches may still refuse it until their cached waits end,
+   * stricter than Redis, never looser.
+   *
+   * @param key the key, not null
+   * @param permits at least 1; a limit regains at most its capacity
+   * @throws StoreUnavailableException if Redis fails or misses the deadline (nothing was given
+   *     back, or, past the deadline, it may have been given back, once)
+   */
+  @Override
+  public void refund(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    if (permits < 1) {
+      throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
+    }
+    calls.start(key, math.refund(permits), false, new Call.Outcome<KeyReply>() {
+      @Override
+      public KeyReply of(KeyReply reply, long sentAt) {
+        forget(key);
+        return reply;
+      }
+
+      @Override
+      public void failed() {
+        forget(key);
+      }
+    }).await();
   }
 
   /**
@@ -333,13 +284,8 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public void close() {
-    if (closed) {
+    if (!calls.close()) {
       return;
-    }
-    closed = true;
-    long end = System.nanoTime() + deadlineNanos;
-    while (inFlight.get() > 0 && end - System.nanoTime() > 0) {
-      LockSupport.parkNanos(100_000L);
     }
     if (denyCache != null) {
       denyCache.clear();
@@ -354,368 +300,47 @@ public final class RedisStore<K> implements RateStore<K> {
 
   /** The Redis key of {@code key}'s bucket. */
   byte[] redisKey(K key) {
-    byte[] bytes = key instanceof byte[] ? (byte[]) key
-        : key.toString().getBytes(StandardCharsets.UTF_8);
-    byte[] hash = Base64.getUrlEncoder().withoutPadding().encode(SHA256.get().digest(bytes));
-    byte[] out = new byte[keyPrefix.length + hash.length + 1];
-    System.arraycopy(keyPrefix, 0, out, 0, keyPrefix.length);
-    System.arraycopy(hash, 0, out, keyPrefix.length, hash.length);
-    out[out.length - 1] = '}';
-    return out;
+    return keys.of(key);
   }
 
-  /** Whether the circuit breaker currently fails calls without touching Redis. */
-  boolean breakerOpen() {
-    return breaker.isOpen();
-  }
-
-  /**
-   * Starts one decision ({@code take}) or look ({@code permits} 0): checks the store can call
-   * Redis, registers the deadline of an asynchronous call, then sends it, alone (Cluster) or
-   * in the next batch (standalone).
-   */
-  private Call start(K key, long permits, boolean take, boolean async) {
-    if (closed) {
-      throw new StoreUnavailableException("the Redis store " + name + " is closed");
-    }
-    if (!breaker.allow()) {
-      failures.incrementAndGet();
-      throw new StoreUnavailableException(
-          "the circuit breaker of the Redis store " + name + " is open");
-    }
-    RedisScriptingAsyncCommands<byte[], byte[]> commands = connector.commands();
-    if (commands == null) {
-      breaker.onFailure();
-      failures.incrementAndGet();
-      throw new StoreUnavailableException("not connected to " + connector);
-    }
-    Call call = new Call(key, permits, take, redisKey(key), take ? math.take(permits) : math.look());
-    inFlight.incrementAndGet();
-    if (async) {
-      Deadlines deadlines = connector.deadlines();
-      if (deadlines == null) {
-        call.fail(new StoreUnavailableException("the Redis store " + name + " is closed"));
-        return call;
-      }
-      deadlines.add(deadlineNanos, call);
-    }
-    if (batching) {
-      queue.offer(call);
-      pump(commands);
-    } else {
-      new Batch(commands, List.of(call), false).send(false);
-    }
-    return call;
-  }
-
-  /**
-   * Sends the queued calls, as many per command as are waiting (up to {@value #MAX_BATCH}),
-   * while fewer than {@value #MAX_COMMANDS} of this store's commands are in flight. Called after
-   * every enqueue and every completed command, so a call never waits for more than the
-   * commands ahead of it.
-   */
-  private void pump(RedisScriptingAsyncCommands<byte[], byte[]> commands) {
-    for (;;) {
-      int n = commandsInFlight.get();
-      if (n >= MAX_COMMANDS || queue.isEmpty()) {
-        return;
-      }
-      if (!commandsInFlight.compareAndSet(n, n + 1)) {
-        continue;
-      }
-      List<Call> calls = new ArrayList<>();
-      Call c;
-      while (calls.size() < MAX_BATCH && (c = queue.poll()) != null) {
-        if (!c.result.isDone()) {
-          calls.add(c);
-        }
-      }
-      if (calls.isEmpty()) {
-        commandsInFlight.decrementAndGet();
-        continue;
-      }
-      new Batch(commands, calls, true).send(false);
+  private void forget(K key) {
+    if (denyCache != null) {
+      denyCache.forget(key);
     }
   }
 
-  /**
-   * One command: EVALSHA of the script for one or more calls (at most one EVAL after NOSCRIPT),
-   * whose reply completes each of them.
-   */
-  private final class Batch implements BiConsumer<Object, Throwable> {
-
-    final RedisScriptingAsyncCommands<byte[], byte[]> commands;
-    final List<Call> calls;
-    final boolean counted;
-    final byte[][] keys;
-    final byte[][] args;
-    final AtomicBoolean released = new AtomicBoolean();
-    volatile long sent;
-    volatile RedisFuture<List<Object>> pending;
-    /** {@link #sent} on the deny cache's clock. */
-    volatile long sentOnCacheClock;
-    volatile boolean reloaded;
-
-    Batch(RedisScriptingAsyncCommands<byte[], byte[]> commands, List<Call> calls, boolean counted) {
-      this.commands = commands;
-      this.calls = calls;
-      this.counted = counted;
-      byte[][] head = math.head();
-      int per = calls.get(0).keyArgs.length;
-      keys = new byte[calls.size()][];
-      args = new byte[head.length + per * calls.size() + (fixedClock != null ? 1 : 0)][];
-      System.arraycopy(head, 0, args, 0, head.length);
-      for (int i = 0; i < calls.size(); i++) {
-        Call c = calls.get(i);
-        keys[i] = c.redisKey;
-        System.arraycopy(c.keyArgs, 0, args, head.length + per * i, per);
-        c.batch = this;
-      }
-      if (fixedClock != null) {
-        args[args.length - 1] = BucketMath.ascii(fixedClock.getAsLong());
-      }
-    }
-
-    void send(boolean reload) {
-      RedisFuture<List<Object>> f;
-      sent = System.nanoTime();
-      sentOnCacheClock = cacheClock.getAsLong();
-      roundTrips.incrementAndGet();
-      for (Call c : calls) {
-        c.sent = true;
-      }
-      try {
-        f = reload
-            ? commands.eval(SCRIPT_BYTES, ScriptOutputType.MULTI, keys, args)
-            : commands.evalsha(SHA, ScriptOutputType.MULTI, keys, args);
-      } catch (RuntimeException e) {
-        failAll(e);
-        release();
-        return;
-      }
-      pending = f;
-      if (allDone()) {
-        f.cancel(false);
-      }
-      f.whenComplete(this);
-    }
-
-    /** The reply of EVALSHA or EVAL. */
-    @Override
-    public void accept(Object reply, Throwable error) {
-      if (error != null) {
-        Throwable cause = error instanceof CompletionException && error.getCause() != null
-            ? error.getCause() : error;
-        if (!reloaded && isNoScript(cause) && !allDone()) {
-          reloaded = true;
-          reloads.incrementAndGet();
-          send(true);
-          return;
-        }
-        failAll(cause);
-        release();
-        return;
-      }
-      List<?> list = (List<?>) reply;
-      int width = math.replyWidth();
-      for (int i = 0; i < calls.size(); i++) {
-        Call c = calls.get(i);
-        Object value;
-        try {
-          value = c.permits == 0 ? (Object) math.available(list, i * width)
-              : math.decide(list, i * width, c.permits);
-        } catch (RuntimeException e) {
-          c.fail(new StoreUnavailableException("unexpected reply from " + connector + ": " + e, e));
-          continue;
-        }
-        c.succeed(value, list, i * width, sentOnCacheClock);
-      }
-      release();
-    }
-
-    private void failAll(Throwable cause) {
-      StoreUnavailableException e = unavailable(cause);
-      for (Call c : calls) {
-        if (c.fail(e)) {
-          errors.incrementAndGet();
-        }
-      }
-    }
-
-    boolean allDone() {
-      for (Call c : calls) {
-        if (!c.result.isDone()) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    /** Every call of this command missed its deadline: stop waiting for it. */
-    void cancel() {
-      RedisFuture<List<Object>> f = pending;
-      if (f != null) {
-        f.cancel(false);
-      }
-    }
-
-    /** Frees this command's slot and sends what queued up meanwhile. */
-    private void release() {
-      if (counted && released.compareAndSet(false, true)) {
-        commandsInFlight.decrementAndGet();
-        pump(commands);
-      }
-    }
-  }
-
-  /**
-   * One decision (or look) in flight. Completes {@link #result} exactly once, with a
-   * {@link Decision} (or the available permits for a look) or a
-   * {@link StoreUnavailableException}.
-   */
-  private final class Call implements Deadlines.Pending {
-
-    final CompletableFuture<Object> result = new CompletableFuture<>();
-    final K key;
-    final long permits;
-    final boolean take;
-    final byte[] redisKey;
-    final byte[][] keyArgs;
-    final long begun = System.nanoTime();
-    volatile boolean sent;
-    volatile Batch batch;
-
-    Call(K key, long permits, boolean take, byte[] redisKey, byte[][] keyArgs) {
-      this.key = key;
-      this.permits = permits;
-      this.take = take;
-      this.redisKey = redisKey;
-      this.keyArgs = keyArgs;
-    }
-
-    @Override
-    public long expiresAt() {
-      return begun + deadlineNanos;
-    }
-
-    @Override
-    public boolean isDone() {
-      return result.isDone();
-    }
-
-    /** The deadline passed (seen by the deadline thread, or the sync caller's wait ran out). */
-    @Override
-    public void expire() {
-      if (fail(new StoreUnavailableException(
-          "no answer from " + connector + " within the deadline of "
-              + Duration.ofNanos(deadlineNanos).toMillis() + " ms"))) {
-        if (sent) {
-          timeouts.incrementAndGet();
-        }
-        Batch b = batch;
-        if (b != null && b.allDone()) {
-          b.cancel();
-        }
-      }
-    }
-
-    void succeed(Object value, List<?> reply, int at, long sentAt) {
-      if (take && denyCache != null) {
-        // before completing: the caller's next request must find it (and a refusal that came
-        // after the deadline is still true); an admission changed the bucket, so a refusal
-        // remembered for a larger request would now report stale counts: forget it
-        if (((Decision) value).allowed()) {
-          denyCache.forget(key);
-        } else {
-          denyCache.remember(key, permits, (Decision) value, math.spans(reply, at), sentAt,
-              cacheClock.getAsLong());
-        }
-      }
-      if (result.complete(value)) {
-        breaker.onSuccess();
-        inFlight.decrementAndGet();
-      }
-    }
-
-    boolean fail(StoreUnavailableException e) {
-      if (result.completeExceptionally(e)) {
-        breaker.onFailure();
-        failures.incrementAndGet();
-        inFlight.decrementAndGet();
-        return true;
-      }
-      return false;
-    }
-
-    /** Waits for the result within the deadline, on the caller's thread. */
-    Object await() {
-      long left = deadlineNanos - (System.nanoTime() - begun);
-      try {
-        return result.get(Math.max(left, 0), TimeUnit.NANOSECONDS);
-      } catch (TimeoutException e) {
-        expire();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        fail(new StoreUnavailableException("interrupted while waiting for " + connector, e));
-      } catch (ExecutionException e) {
-        throw rethrow(e.getCause());
-      }
-      try {
-        return result.join();
-      } catch (CompletionException | CancellationException e) {
-        throw rethrow(e.getCause() != null ? e.getCause() : e);
-      }
-    }
-  }
-
-  private static RuntimeException rethrow(Throwable t) {
-    if (t instanceof StoreUnavailableException) {
-      return (StoreUnavailableException) t;
-    }
-    return new StoreUnavailableException(String.valueOf(t), t);
-  }
-
-  private StoreUnavailableException unavailable(Throwable cause) {
-    if (cause instanceof StoreUnavailableException) {
-      return (StoreUnavailableException) cause;
-    }
-    return new StoreUnavailableException(connector + " failed: " + cause, cause);
-  }
-
-  private static boolean isNoScript(Throwable t) {
-    return t instanceof RedisNoScriptException
-        || (t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
-  }
-
-  private static long checkPermits(long permits) {
+  /** Checks the arguments of a take; the deny cache's refusal if it holds one, else null. */
+  private Decision cached(K key, long permits) {
+    Objects.requireNonNull(key, "key");
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
     }
-    return permits;
+    Decision cached = denyCache == null ? null
+        : denyCache.lookup(key, permits, cacheClock.getAsLong());
+    if (cached != null) {
+      stats.cacheHits.incrementAndGet();
+    }
+    return cached;
   }
 
-  private static String loadScript() {
-    try (InputStream in = RedisStore.class.getResourceAsStream("bucket.lua")) {
-      if (in == null) {
-        throw new IllegalStateException("bucket.lua is missing from sluice-redis");
+  /**
+   * A take's decision from the script's reply, remembered by the deny cache before the caller
+   * sees it (its next request must find it; a refusal that came after the deadline is still
+   * true). An admission changed the bucket, so a refusal remembered for a larger request would
+   * now report stale counts: it is forgotten.
+   */
+  private Call.Outcome<Decision> take(K key, long permits) {
+    return (reply, sentAt) -> {
+      Decision d = math.decide(reply, permits);
+      if (denyCache != null) {
+        if (d.allowed()) {
+          denyCache.forget(key);
+        } else {
+          denyCache.remember(key, permits, d, reply, sentAt, cacheClock.getAsLong());
+        }
       }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static String sha1Hex(byte[] bytes) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-1").digest(bytes);
-      StringBuilder sb = new StringBuilder(40);
-      for (byte b : d) {
-        sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
-      }
-      return sb.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+      return d;
+    };
   }
 
   /**
@@ -726,27 +351,11 @@ public final class RedisStore<K> implements RateStore<K> {
   public static final class Factory implements RateStoreFactory, AutoCloseable {
 
     private final Connector connector;
-    private final Duration deadline;
-    private final String namespace;
-    private final int breakerFailures;
-    private final Duration breakerOpen;
-    private final boolean denyCache;
-    private final java.util.function.LongSupplier fixedClock;
+    private final Options options;
 
-    private Factory(Connector connector) {
-      this(connector, Duration.ofMillis(DEFAULT_DEADLINE_MILLIS), DEFAULT_NAMESPACE, 5,
-          Duration.ofMillis(250), true, null);
-    }
-
-    private Factory(Connector connector, Duration deadline, String namespace, int breakerFailures,
-        Duration breakerOpen, boolean denyCache, java.util.function.LongSupplier fixedClock) {
+    private Factory(Connector connector, Options options) {
       this.connector = connector;
-      this.deadline = deadline;
-      this.namespace = namespace;
-      this.breakerFailures = breakerFailures;
-      this.breakerOpen = breakerOpen;
-      this.denyCache = denyCache;
-      this.fixedClock = fixedClock;
+      this.options = options;
     }
 
     /**
@@ -758,13 +367,7 @@ public final class RedisStore<K> implements RateStore<K> {
      * @return a new factory
      */
     public Factory deadline(Duration deadline) {
-      Objects.requireNonNull(deadline, "deadline");
-      if (deadline.compareTo(MIN_DEADLINE) < 0 || deadline.compareTo(MAX_DEADLINE) > 0) {
-        throw new IllegalArgumentException(
-            "deadline (" + deadline + ") must be between " + MIN_DEADLINE + " and " + MAX_DEADLINE);
-      }
-      return new Factory(connector, deadline, namespace, breakerFailures, breakerOpen, denyCache,
-          fixedClock);
+      return new Factory(connector, options.withDeadline(deadline));
     }
 
     /**
@@ -775,13 +378,7 @@ public final class RedisStore<K> implements RateStore<K> {
      * @return a new factory
      */
     public Factory namespace(String namespace) {
-      Objects.requireNonNull(namespace, "namespace");
-      if (!NAMESPACE.matcher(namespace).matches()) {
-        throw new IllegalArgumentException(
-            "namespace (\"" + namespace + "\") must be 1 to 64 characters from [A-Za-z0-9._:-]");
-      }
-      return new Factory(connector, deadline, namespace, breakerFailures, breakerOpen, denyCache,
-          fixedClock);
+      return new Factory(connector, options.withNamespace(namespace));
     }
 
     /**
@@ -793,16 +390,7 @@ public final class RedisStore<K> implements RateStore<K> {
      * @return a new factory
      */
     public Factory circuitBreaker(int failures, Duration openFor) {
-      Objects.requireNonNull(openFor, "openFor");
-      if (failures < 1 || failures > 1_000) {
-        throw new IllegalArgumentException(
-            "circuit breaker failures (" + failures + ") must be between 1 and 1000");
-      }
-      if (openFor.compareTo(Duration.ofMillis(1)) < 0 || openFor.compareTo(Duration.ofMinutes(10)) > 0) {
-        throw new IllegalArgumentException(
-            "circuit breaker openFor (" + openFor + ") must be between PT0.001S and PT10M");
-      }
-      return new Factory(connector, deadline, namespace, failures, openFor, denyCache, fixedClock);
+      return new Factory(connector, options.withCircuitBreaker(failures, openFor));
     }
 
     /**
@@ -814,19 +402,16 @@ public final class RedisStore<K> implements RateStore<K> {
      * @return a new factory
      */
     public Factory denyCache(boolean enabled) {
-      return new Factory(connector, deadline, namespace, breakerFailures, breakerOpen, enabled,
-          fixedClock);
+      return new Factory(connector, options.withDenyCache(enabled));
     }
 
-    /** Tests only: the script reads each store's ticker (in µs) instead of Redis's clock. */
-    Factory tickerClock() {
-      return fixedClock(TICKER_CLOCK);
-    }
-
-    /** Tests only: the script uses this instant (µs since 2025-01-01) instead of Redis's clock. */
-    Factory fixedClock(java.util.function.LongSupplier micros) {
-      return new Factory(connector, deadline, namespace, breakerFailures, breakerOpen, denyCache,
-          micros);
+    /**
+     * The clocks of each store this factory creates, from the ticker it is created with, instead
+     * of Redis's (see {@link Clocks}). Not public: for tests in this package, which run exact
+     * timelines on a caller's clock.
+     */
+    Factory clocks(Function<Ticker, Clocks> clocks) {
+      return new Factory(connector, options.withClocks(clocks));
     }
 
     /**
@@ -847,11 +432,9 @@ public final class RedisStore<K> implements RateStore<K> {
     public <T> RedisStore<T> create(String name, Policy policy, Ticker ticker) {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(policy, "policy");
-      if (!NAME.matcher(name).matches()) {
-        throw new IllegalArgumentException(
-            "name (\"" + name + "\") must be 1 to 64 characters from [A-Za-z0-9._-]");
-      }
-      RedisStore<T> store = new RedisStore<>(name, policy, this, Objects.requireNonNull(ticker, "ticker"));
+      RedisKeys.checkName(name);
+      Objects.requireNonNull(ticker, "ticker");
+      RedisStore<T> store = new RedisStore<>(name, policy, connector, options, ticker);
       connector.acquire();
       return store;
     }
@@ -867,9 +450,7 @@ public final class RedisStore<K> implements RateStore<K> {
 
     @Override
     public String toString() {
-      return "RedisStore.Factory[" + connector + ", deadline=" + deadline.toMillis() + "ms"
-          + ", namespace=" + namespace + ", circuitBreaker=" + breakerFailures + "/"
-          + breakerOpen.toMillis() + "ms, denyCache=" + denyCache + "]";
+      return "RedisStore.Factory[" + connector + ", " + options + "]";
     }
   }
 }

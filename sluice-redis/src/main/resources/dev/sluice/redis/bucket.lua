@@ -1,17 +1,22 @@
--- Sluice: decisions on token buckets, one per key, each all-or-nothing over the policy's limits.
+-- Sluice: operations on token buckets, one per key, each all-or-nothing over the policy's limits.
 -- The model and why every value below is exact: see BucketMath's class comment.
 --
--- KEYS      the buckets, decided in order (a key may repeat: it sees the decisions before it)
+-- KEYS      the buckets, in order (a key may repeat: it sees the operations before it)
 -- ARGV[1]   L, the number of limits of the policy
 -- ARGV[2..] per limit, 5 integers: den fillQ fillR initQ initR
 --           (fill = time to fill an empty bucket, init = time to earn the initial permits;
 --           each Q + R/den microseconds, 0 <= R < den)
--- then      per key: '1' to take the permits if every limit has them or '0' to only look, then
---           per limit costQ costR (the time to earn the permits asked for)
+-- then      per key an operation, then per limit two integers Q R (a time, as above):
+--           '1' take: the time to earn the permits asked for; taken only if every limit has them
+--           '0' look: zeros; nothing changes
+--           '2' refund: the time to earn the permits given back (at most the fill time); each
+--               limit's empty instant moves back by it, but no earlier than full; a missing key
+--               is full already, and stays missing
 -- stored    per limit two little-endian doubles q, r: the instant at which the bucket is empty,
 --           q + r/den microseconds since 2025-01-01T00:00:00Z; a missing key is a new bucket
--- returns   per key: admitted (1 or 0), then per limit a, r: the empty instant after the
---           decision (or, when refused, the one the request was measured against), now - a + r/den
+-- returns   per key: applied (1 or 0: a take admitted, a refund found the key), then per limit
+--           a, r: the empty instant after the operation (for a refused take, the one it was
+--           measured against) as now - a + r/den
 --
 -- Only additions, subtractions and comparisons of integers below 2^53: doubles are exact there.
 -- redis.call('TIME') is the only clock, read once; a refusal writes nothing (but see the birth
@@ -21,9 +26,11 @@ local L = tonumber(ARGV[1])
 local per = 1 + 2 * L
 local head = 1 + 5 * L
 local now
+-- One more argument, last, is the caller's clock (see Clocks): that instant is now, and keys do
+-- not expire, since Redis's clock would not agree with the caller's.
 local fixed = #ARGV > head + per * #KEYS
 if fixed then
-  now = tonumber(ARGV[#ARGV]) -- tests only: a caller-supplied instant, and no expiry
+  now = tonumber(ARGV[#ARGV])
 else
   local t = redis.call('TIME')
   now = (tonumber(t[1]) - 1735689600) * 1000000 + tonumber(t[2])
@@ -43,14 +50,14 @@ local out = {}
 for k = 1, #KEYS do
   local key = KEYS[k]
   local c = head + per * (k - 1) + 1
-  local ok = ARGV[c] == '1'
-  local take = ok
+  local op = ARGV[c]
   local saved = redis.call('GET', key)
   local s
   if saved then s = {struct.unpack(fmt, saved)} end
   local o = #out
   out[o + 1] = 0
   local nxt = {}
+  local ok = op == '1'
   for i = 1, L do
     local eq, er
     if s and s[2 * i] then
@@ -65,17 +72,25 @@ for k = 1, #KEYS do
     if eq < lq[i] or (eq == lq[i] and er < lr[i]) then eq, er = lq[i], lr[i] end
     out[o + 2 * i] = now - eq
     out[o + 2 * i + 1] = er
-    -- next = base + cost; admitted iff next <= now
-    local q, r = eq + tonumber(ARGV[c + 2 * i - 1]), er + tonumber(ARGV[c + 2 * i])
-    if r >= den[i] then q, r = q + 1, r - den[i] end
-    if q > now or (q == now and r > 0) then ok = false end
+    local q, r
+    if op == '2' then
+      -- refund: max(base - back, now - fill), which is max(E - back, now - fill)
+      q, r = eq - tonumber(ARGV[c + 2 * i - 1]), er - tonumber(ARGV[c + 2 * i])
+      if r < 0 then q, r = q - 1, r + den[i] end
+      if q < lq[i] or (q == lq[i] and r < lr[i]) then q, r = lq[i], lr[i] end
+    else
+      -- take: next = base + cost; admitted iff next <= now
+      q, r = eq + tonumber(ARGV[c + 2 * i - 1]), er + tonumber(ARGV[c + 2 * i])
+      if r >= den[i] then q, r = q + 1, r - den[i] end
+      if q > now or (q == now and r > 0) then ok = false end
+    end
     nxt[2 * i - 1], nxt[2 * i] = q, r
   end
   local write = nil
-  if ok then
+  if ok or (op == '2' and saved) then
     write = nxt
     out[o + 1] = 1
-  elseif take and partial and not saved then
+  elseif op == '1' and partial and not saved then
     -- A refusal writes nothing, except the birth of a bucket that starts below its capacity:
     -- without it, a bucket that refuses its first requests would be new (and empty) forever.
     write = {}
@@ -102,6 +117,8 @@ for k = 1, #KEYS do
       local ms = (ttl - sub) / 1000
       if sub > 0 then ms = ms + 1 end
       redis.call('SET', key, value, 'PX', ms)
+    else
+      redis.call('DEL', key) -- a refund filled every limit: a full bucket is no key
     end
   end
 end

@@ -146,9 +146,9 @@ class FaultTest {
     RedisStore<String> store = load.store.get();
     r.report("script flush", mode, 0);
     r.assertLatency();
-    assertThat(store.reloads.get()).isGreaterThanOrEqualTo(5);
+    assertThat(store.stats.reloads.get()).isGreaterThanOrEqualTo(5);
     // no NOSCRIPT ever reaches the caller as a failure (a deadline missed under load might)
-    assertThat(store.errors.get()).isZero();
+    assertThat(store.stats.errors.get()).isZero();
     r.assertCountedOnce(store, Long.MIN_VALUE, false);
   }
 
@@ -388,7 +388,7 @@ class FaultTest {
      * their deadline. A request applied twice (a replay, a retried EVALSHA) would exceed that.
      */
     void assertCountedOnce(RedisStore<String> store, long since, boolean lostAtSince) {
-      long ambiguous = store.timeouts.get();
+      long ambiguous = store.stats.timeouts.get();
       for (int k = 0; k < KEYS.length; k++) {
         int key = k;
         long admitted = events.stream().filter(e -> e.key() == key

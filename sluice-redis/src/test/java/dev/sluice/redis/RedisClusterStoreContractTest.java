@@ -18,7 +18,8 @@ class RedisClusterStoreContractTest extends RateStoreContract {
   protected RateStoreFactory factory() {
     synchronized (RedisClusterStoreContractTest.class) {
       if (factory == null) {
-        factory = RedisStore.factory(SharedRedis.clusterUri()).deadline(Duration.ofSeconds(5)).tickerClock();
+        factory = RedisStore.factory(SharedRedis.clusterUri()).deadline(Duration.ofSeconds(5))
+            .clocks(TestClocks.tickers());
       }
       return factory;
     }

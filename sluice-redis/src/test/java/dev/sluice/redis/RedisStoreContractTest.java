@@ -18,7 +18,8 @@ class RedisStoreContractTest extends RateStoreContract {
   protected RateStoreFactory factory() {
     synchronized (RedisStoreContractTest.class) {
       if (factory == null) {
-        factory = RedisStore.factory(SharedRedis.uri()).deadline(Duration.ofSeconds(5)).tickerClock();
+        factory = RedisStore.factory(SharedRedis.uri()).deadline(Duration.ofSeconds(5))
+            .clocks(TestClocks.tickers());
       }
       return factory;
     }

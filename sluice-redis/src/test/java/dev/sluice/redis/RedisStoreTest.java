@@ -192,7 +192,7 @@ class RedisStoreTest {
       assertThat(c).extracting(f -> f.join().allowed())
           .containsExactly(true, true, true, true, true, false, false, false);
       assertThat(c).extracting(f -> f.join().remaining()).containsExactly(4L, 3L, 2L, 1L, 0L, 0L, 0L, 0L);
-      assertThat(store.roundTrips.get()).isLessThanOrEqualTo(16);
+      assertThat(store.stats.roundTrips.get()).isLessThanOrEqualTo(16);
     }
   }
 
@@ -202,11 +202,72 @@ class RedisStoreTest {
         ) {
       assertThat(store.decide("a", 1).remaining()).isEqualTo(9);
       redis.scriptFlush();
-      long reloads = store.reloads.get();
+      long reloads = store.stats.reloads.get();
       assertThat(store.decide("a", 1).remaining()).isEqualTo(8);
-      assertThat(store.reloads.get()).isEqualTo(reloads + 1);
+      assertThat(store.stats.reloads.get()).isEqualTo(reloads + 1);
       assertThat(store.decideAsync("a", 1).toCompletableFuture().join().remaining()).isEqualTo(7);
       assertThat(store.availablePermits("a")).isEqualTo(7);
+    }
+  }
+
+  @Test
+  void refund_expiryFollowsTheTimeUntilFull_keyGoneWhenFull() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofSeconds(10)).withCapacity(3))) {
+      assertThat(store.decide("a", 3).allowed()).isTrue();
+      byte[] key = store.redisKey("a");
+      assertThat(redis.pttl(key)).isBetween(28_000L, 30_000L);
+      store.refund("a", 1);
+      // two permits short: 20 s to full, less the time since the take
+      assertThat(redis.pttl(key)).isBetween(18_000L, 20_000L);
+      assertThat(store.availablePermits("a")).isEqualTo(1);
+      store.refund("a", 2);
+      assertThat(redis.exists(key)).as("a full bucket is no key").isZero();
+      assertThat(store.availablePermits("a")).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void refund_keyRedisDoesNotHold_writesNothing() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(3))) {
+      store.refund("never-taken", 2);
+      assertThat(redis.exists(store.redisKey("never-taken"))).isZero();
+      assertThat(store.availablePermits("never-taken")).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void refund_concurrentOnOneKey_eachAppliedOnce() {
+    try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(4))) {
+      assertThat(store.decide("a", 4).allowed()).isTrue();
+      List<CompletableFuture<Decision>> after = new ArrayList<>();
+      List<Thread> threads = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        Thread thread = new Thread(() -> store.refund("a", 1));
+        threads.add(thread);
+        thread.start();
+      }
+      for (Thread t : threads) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      }
+      for (int i = 0; i < 5; i++) {
+        after.add(store.decideAsync("a", 1).toCompletableFuture());
+      }
+      assertThat(after).extracting(f -> f.join().allowed()).containsExactly(true, true, true, true, false);
+    }
+  }
+
+  @Test
+  void refund_unreachableRedis_failsWithStoreUnavailable() {
+    int port = RedisServer.freePort(false);
+    Policy policy = Policy.of(Limit.perSecond(1));
+    try (RedisStore.Factory f = RedisStore.factory("redis://127.0.0.1:" + port);
+        RedisStore<String> store = f.create("down", policy, Ticker.system())) {
+      assertThatThrownBy(() -> store.refund("a", 1)).isInstanceOf(StoreUnavailableException.class);
+      assertThat(store.stats.failures.get()).isPositive();
     }
   }
 

@@ -34,7 +34,7 @@ class ScriptExactnessTest {
   @BeforeAll
   static void connect() {
     factory = RedisStore.factory(SharedRedis.uri()).denyCache(false).deadline(Duration.ofSeconds(5))
-        .fixedClock(NOW_MICROS::get);
+        .clocks(TestClocks.fixed(NOW_MICROS::get));
   }
 
   @AfterAll
@@ -159,6 +159,86 @@ class ScriptExactnessTest {
       assertThat(store.decide("k", 1).allowed()).isFalse();
       NOW_MICROS.set(7_000_008L);
       assertThat(store.decide("k", 1).allowed()).isTrue();
+    }
+  }
+
+  /**
+   * Takes and refunds with random gaps match the exact bucket fed the same history (a refund
+   * gives back at most what was taken and not yet given back).
+   */
+  @ParameterizedTest
+  @MethodSource("policies")
+  void refund_randomTimeline_matchesExactBucket(Policy policy) {
+    SplittableRandom random = new SplittableRandom(policy.hashCode() * 31L + 7);
+    long start = 40_000_000_000_000L;
+    NOW_MICROS.set(start);
+    ManualTicker ticker = new ManualTicker(start * 1000 + 123_456_789_000L);
+    TokenBucket reference = null;
+    try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("refund-exact"), policy,
+        Ticker.system())) {
+      long fillMicros = policy.limits().stream()
+          .mapToLong(l -> l.fillTime().toNanos() / 1000).max().orElseThrow();
+      long cap = policy.maxPermitsPerRequest();
+      long owed = 0;
+      for (int step = 0; step < 150; step++) {
+        long gap = random.nextInt(3) == 0 ? 0 : random.nextLong(0, Math.max(2, fillMicros / 4));
+        NOW_MICROS.addAndGet(gap);
+        ticker.advance(gap * 1000);
+        if (reference == null) {
+          reference = TokenBucket.of(policy, ticker);
+        }
+        if (owed > 0 && random.nextInt(3) == 0) {
+          long n = 1 + random.nextLong(Math.min(owed, cap));
+          reference.refund(n);
+          store.refund("k", n);
+          owed -= n;
+        } else {
+          long permits = 1 + random.nextLong(Math.min(cap, 4));
+          Decision expected = reference.decide(permits);
+          assertThat(store.decide("k", permits))
+              .as("step %d at %d µs, %d permits", step, NOW_MICROS.get(), permits)
+              .isEqualTo(inMicros(policy, expected));
+          owed += expected.allowed() ? permits : 0;
+        }
+        assertThat(store.availablePermits("k")).as("step %d", step)
+            .isEqualTo(reference.availablePermits());
+      }
+    }
+  }
+
+  /**
+   * 7 per second, capacity 2: a refund moves the empty instant back by exactly one
+   * T = 142,857 1/7 µs, so the bucket is full again 1/7 µs after the last whole microsecond
+   * before, and not one microsecond earlier.
+   */
+  @Test
+  void refund_sevenPerSecond_exactToTheMicrosecond() {
+    Policy policy = Policy.of(Limit.perSecond(7).withCapacity(2));
+    NOW_MICROS.set(1_000_000_000L);
+    try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("seven-refund"), policy,
+        Ticker.system())) {
+      assertThat(store.decide("k", 1).allowed()).isTrue();
+      Decision second = store.decide("k", 1);
+      assertThat(second).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
+      // emptyAt = t; back one T: t - 142,857 1/7, one permit exactly
+      store.refund("k", 1);
+      assertThat(store.availablePermits("k")).isEqualTo(1);
+      assertThat(store.decide("k", 1)).as("as if never taken").isEqualTo(second);
+      store.refund("k", 1);
+      NOW_MICROS.addAndGet(142_857);
+      // full at t + 142,857 1/7: 1/7 µs to go, reported as one whole microsecond
+      assertThat(store.availablePermits("k")).isEqualTo(1);
+      assertThat(store.decide("k", 2)).isEqualTo(Decision.denied(policy, 0, 1, 1_000L, 1_000L));
+      NOW_MICROS.addAndGet(1);
+      assertThat(store.availablePermits("k")).isEqualTo(2);
+      assertThat(store.decide("k", 2)).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
+      // half a T later, 2 back: capped at full (2), not 2.5
+      NOW_MICROS.addAndGet(71_429);
+      store.refund("k", 2);
+      assertThat(store.availablePermits("k")).isEqualTo(2);
+      assertThat(store.decide("k", 2)).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
+      assertThat(store.decide("k", 1)).isEqualTo(
+          Decision.denied(policy, 0, 0, 142_858_000L, 285_715_000L));
     }
   }
 

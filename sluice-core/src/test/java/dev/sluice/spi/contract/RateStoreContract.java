@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * <h2>How to extend</h2>
  * <pre>{@code
  * class RedisStoreContractTest extends RateStoreContract {
- *   protected RateStoreFactory factory() { return RedisStore.factory(connector).tickerClock(); }
+ *   protected RateStoreFactory factory() { return RedisStore.factory(uri).clocks(TestClocks.tickers()); }
  *   protected Duration resolution() { return Duration.ofNanos(1000); } // the script counts in µs
  * }
  * }</pre>
@@ -481,6 +481,138 @@ public abstract class RateStoreContract {
     assertThat(error.get()).isNull();
     assertThat(admitted.get()).isEqualTo(300);
     assertThat(store.availablePermits(k)).isZero();
+  }
+
+  // ---- refunds: emptyAt' = max(emptyAt - n*T, now - C*T) per limit ----
+
+  /**
+   * A take given back leaves the bucket as if it had never happened: two keys with the same
+   * history, one of which also takes 3 and gives them back, decide alike from then on.
+   */
+  @Test
+  void refund_afterTake_decidesAsIfNeverTaken() {
+    Policy policy = Policy.of(Limit.of(5, Duration.ofSeconds(5)));
+    RateStore<String> store = store(policy);
+    String k = key("refund");
+    String same = key("refund-same");
+    assertThat(store.decide(k, 2).allowed()).isTrue();
+    assertThat(store.decide(same, 2).allowed()).isTrue();
+    advance(Duration.ofMillis(1_500));
+    // both hold 4.5; k takes 3 and gives them back
+    assertThat(store.decide(k, 3).allowed()).isTrue();
+    store.refund(k, 3);
+    assertThat(store.availablePermits(k)).isEqualTo(4);
+    for (long permits : new long[] {4, 1}) {
+      assertSameDecision(store.decide(k, permits), store.decide(same, permits), permits + " after");
+    }
+    // 0.5 left: the refusal of 1 waits half a second, on both
+    Decision refused = store.decide(k, 1);
+    assertThat(refused.allowed()).isFalse();
+    assertWait(refused.retryAfterNanos(), Duration.ofMillis(500), "retryAfter after the refund");
+    advance(Duration.ofMillis(500));
+    assertSameDecision(store.decide(k, 1), store.decide(same, 1), "half a second later");
+    assertThat(store.availablePermits(k)).isEqualTo(store.availablePermits(same)).isZero();
+  }
+
+  /** A refusal is no longer true once permits came back: the next request sees them. */
+  @Test
+  void refund_afterARefusal_theNextRequestSeesThePermits() {
+    Policy policy = Policy.of(Limit.of(3, Duration.ofDays(3)));
+    RateStore<String> store = store(policy);
+    String k = key("refund-refused");
+    assertThat(store.decide(k, 3).allowed()).isTrue();
+    for (int i = 0; i < 3; i++) {
+      assertThat(store.decide(k, 2).allowed()).as("refused " + i).isFalse();
+    }
+    store.refund(k, 2);
+    Decision d = store.decide(k, 2);
+    assertThat(d.allowed()).as(d.toString()).isTrue();
+    assertThat(d.remaining()).isZero();
+    assertSane(d, policy, 2);
+    assertThat(store.decide(k, 1).allowed()).isFalse();
+  }
+
+  /** Giving back more than was taken fills the bucket and no more. */
+  @Test
+  void refund_moreThanTaken_cappedAtFull() {
+    Policy policy = Policy.of(Limit.of(4, Duration.ofSeconds(4)));
+    RateStore<String> store = store(policy);
+    String k = key("refund-cap");
+    String fresh = key("refund-cap-fresh");
+    assertThat(store.decide(k, 1).allowed()).isTrue();
+    store.refund(k, 4);
+    assertThat(store.availablePermits(k)).isEqualTo(4);
+    assertSameDecision(store.decide(k, 4), store.decide(fresh, 4), "the whole bucket, once");
+    assertThat(store.decide(k, 1).allowed()).isFalse();
+    // refilled to full, then refunded again: still full
+    advance(Duration.ofSeconds(4));
+    store.refund(k, 2);
+    assertThat(store.availablePermits(k)).isEqualTo(4);
+    assertThat(store.decide(k, 4).allowed()).isTrue();
+    assertThat(store.decide(k, 1).allowed()).isFalse();
+  }
+
+  /**
+   * A refund to a key the store holds nothing for changes nothing: the key stays new (with a
+   * limit's initial permits), never gains the refund.
+   */
+  @Test
+  void refund_freshKey_isANoOp() {
+    for (Policy policy : List.of(Policy.of(Limit.of(5, Duration.ofDays(5))),
+        Policy.of(Limit.of(6, Duration.ofDays(6)).withInitialPermits(2)))) {
+      RateStore<String> store = store(policy);
+      String k = key("refund-fresh-" + policy.hashCode());
+      String untouched = key("refund-untouched-" + policy.hashCode());
+      long initial = policy.limits().get(0).initialPermits();
+      store.refund(k, 3);
+      assertThat(store.availablePermits(k)).as(policy.toString()).isEqualTo(initial);
+      assertSameDecision(store.decide(k, initial), store.decide(untouched, initial), policy.toString());
+      assertThat(store.decide(k, 1).allowed()).as(policy.toString()).isFalse();
+    }
+  }
+
+  /**
+   * Two limits, A = 2 per 2 s and B = 3 per 3 days: a refund gives each limit back what it lost,
+   * each capped at its own capacity.
+   */
+  @Test
+  void refund_severalLimits_restoresEach() {
+    Policy policy = Policy.of(Limit.of(2, Duration.ofSeconds(2)), Limit.of(3, Duration.ofDays(3)));
+    RateStore<String> store = store(policy);
+    String k = key("refund-limits");
+    String once = key("refund-limits-once");
+    String fresh = key("refund-limits-fresh");
+    assertThat(store.decide(k, 2).allowed()).isTrue();
+    // A 0, B 1; back 1 each: A 1, B 2, as if only 1 had been taken
+    store.refund(k, 1);
+    assertThat(store.decide(once, 1).allowed()).isTrue();
+    Decision d = store.decide(k, 2);
+    assertSameDecision(d, store.decide(once, 2), "refused by A");
+    assertThat(d.allowed()).isFalse();
+    assertThat(d.remaining()).isEqualTo(1);
+    assertThat(d.limit()).isEqualTo(2);
+    assertWait(d.retryAfterNanos(), SECOND, "A's next permit");
+    assertWait(d.resetAfterNanos(), DAY, "B one permit short");
+    // back 2 each: A 1 + 2 and B 2 + 2, each capped at its capacity (2, 3): as if never taken
+    store.refund(k, 2);
+    assertThat(store.availablePermits(k)).isEqualTo(2);
+    Decision full = store.decide(k, 2);
+    assertSameDecision(full, store.decide(fresh, 2), "full again");
+    assertThat(full.allowed()).isTrue();
+    assertWait(full.resetAfterNanos(), Duration.ofDays(2), "B two permits short, from full");
+    assertThat(store.decide(k, 1).allowed()).isFalse();
+  }
+
+  private void assertSameDecision(Decision actual, Decision expected, String what) {
+    String both = what + ": " + actual + " vs " + expected;
+    assertThat(actual.allowed()).as(both).isEqualTo(expected.allowed());
+    assertThat(actual.remaining()).as(both).isEqualTo(expected.remaining());
+    assertThat(actual.limit()).as(both).isEqualTo(expected.limit());
+    assertThat(actual.canEverSucceed()).as(both).isEqualTo(expected.canEverSucceed());
+    assertThat(actual.retryAfterNanos()).as(both)
+        .isCloseTo(expected.retryAfterNanos(), within(slackNanos()));
+    assertThat(actual.resetAfterNanos()).as(both)
+        .isCloseTo(expected.resetAfterNanos(), within(slackNanos()));
   }
 
   @Test

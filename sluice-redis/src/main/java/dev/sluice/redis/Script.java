@@ -1,0 +1,92 @@
+package dev.sluice.redis;
+
+import io.lettuce.core.RedisNoScriptException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+
+/**
+ * The Lua script ({@code bucket.lua}) as Redis sees it: its text and SHA-1 for {@code EVALSHA},
+ * and the codec of its reply. The arguments it takes, and what the numbers of its reply mean, are
+ * {@link BucketMath}'s.
+ *
+ * <p>The reply is a flat array of integers, {@code 1 + 2 L} per key ({@code L} limits): a flag,
+ * then per limit the two numbers {@code a, r} of the bucket's empty instant. It is checked and
+ * decoded here once, into one {@link KeyReply} per key, so no other class looks at Lettuce's
+ * reply objects.
+ */
+final class Script {
+
+  static final String TEXT = load();
+  static final byte[] BYTES = TEXT.getBytes(StandardCharsets.UTF_8);
+  static final String SHA = sha1Hex(BYTES);
+
+  private Script() {}
+
+  /**
+   * The replies for {@code keys} keys of a policy of {@code limits} limits, in the order the keys
+   * were sent.
+   *
+   * @throws IllegalStateException if the reply does not have the script's shape
+   */
+  static KeyReply[] decode(Object reply, int keys, int limits) {
+    int width = 1 + 2 * limits;
+    if (!(reply instanceof List) || ((List<?>) reply).size() != keys * width) {
+      throw new IllegalStateException(
+          "unexpected script reply " + reply + " for " + keys + " keys and " + limits + " limits");
+    }
+    List<?> list = (List<?>) reply;
+    KeyReply[] out = new KeyReply[keys];
+    for (int k = 0; k < keys; k++) {
+      int at = k * width;
+      long[] spans = new long[2 * limits];
+      for (int i = 0; i < spans.length; i++) {
+        spans[i] = number(list, at + 1 + i);
+      }
+      out[k] = new KeyReply(number(list, at) == 1, spans);
+    }
+    return out;
+  }
+
+  private static long number(List<?> reply, int index) {
+    Object o = reply.get(index);
+    if (!(o instanceof Long)) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    return (Long) o;
+  }
+
+  /** Whether {@code t} says that Redis does not hold the script (nothing ran). */
+  static boolean isNoScript(Throwable t) {
+    return t instanceof RedisNoScriptException
+        || (t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
+  }
+
+  private static String load() {
+    try (InputStream in = Script.class.getResourceAsStream("bucket.lua")) {
+      if (in == null) {
+        throw new IllegalStateException("bucket.lua is missing from sluice-redis");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String sha1Hex(byte[] bytes) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-1").digest(bytes);
+      StringBuilder sb = new StringBuilder(40);
+      for (byte b : d) {
+        sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+      }
+      return sb.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
