@@ -25,11 +25,14 @@ class ReadmeQuickStartTest {
     assertThat(both.decide(clientId, 11).allowed()).isFalse();
     assertThat(both.decide(clientId, 10).allowed()).isTrue();
 
+    limiter.refund(clientId, 1);
+    assertThat(limiter.availablePermits(clientId)).as("the refunded permit is back").isEqualTo(50);
+
     TokenBucket bucket = TokenBucket.of(Policy.of(Limit.perSecond(7)), ticker);
     boolean ok = bucket.tryAcquire();
     // --- end ---
     assertThat(ok).isTrue();
-    assertThat(limiter.decide(clientId, 49).allowed()).isTrue();
+    assertThat(limiter.decide(clientId, 50).allowed()).isTrue();
     Decision refused = limiter.decide(clientId, 1);
     assertThat(refused.allowed()).isFalse();
     assertThat(refused.retryAfter()).contains(Duration.ofMillis(100));

@@ -14,9 +14,9 @@ import java.util.List;
  *
  * <h2>The model</h2>
  * The same as the core engine's: a limit of capacity {@code C} earning one permit every
- * {@code T} is the instant {@code E} at which its bucket is empty; a request for {@code n} is
- * measured from {@code base = max(E, now - C*T)} and admitted iff {@code base + n*T <= now}, and
- * then {@code E := base + n*T}; a refund of {@code n} sets {@code E := max(E - n*T, now - C*T)},
+ * {@code T} is the instant {@code emptyAt} at which its bucket is empty; a request for {@code n} is
+ * measured from {@code base = max(emptyAt, now - C*T)} and admitted iff {@code base + n*T <= now}, and
+ * then {@code emptyAt := base + n*T}; a refund of {@code n} sets {@code emptyAt := max(emptyAt - n*T, now - C*T)},
  * which never fills a bucket beyond its capacity. The script reads {@code now} from
  * {@code redis.call('TIME')}, in microseconds since 2025-01-01T00:00:00Z, so every node shares
  * Redis's clock.
@@ -30,7 +30,7 @@ import java.util.List;
  * little-endian doubles per limit, which hold such integers exactly). The
  * script then only adds, subtracts and compares integers, all below 2<sup>53</sup>, where a
  * double is exact: so nothing is rounded, nothing drifts, for any rate the core accepts (7/s,
- * 999,983 per 7 s, 10<sup>9</sup>/s). What the script returns (per limit, {@code now - E} and
+ * 999,983 per 7 s, 10<sup>9</sup>/s). What the script returns (per limit, {@code now - emptyAt} and
  * the fraction) is turned into whole permits and waits here, again exactly; the only rounding is
  * that of the waits, up to a whole microsecond (Redis's clock has no finer grain, so a request
  * made exactly {@code retryAfter} later succeeds).

@@ -68,13 +68,13 @@ for k = 1, #KEYS do
     else
       eq, er = now - iq[i] - 1, den[i] - ir[i]
     end
-    -- base = max(E, now - fill)
+    -- base = max(emptyAt, now - fill)
     if eq < lq[i] or (eq == lq[i] and er < lr[i]) then eq, er = lq[i], lr[i] end
     out[o + 2 * i] = now - eq
     out[o + 2 * i + 1] = er
     local q, r
     if op == '2' then
-      -- refund: max(base - back, now - fill), which is max(E - back, now - fill)
+      -- refund: max(base - back, now - fill), which is max(emptyAt - back, now - fill)
       q, r = eq - tonumber(ARGV[c + 2 * i - 1]), er - tonumber(ARGV[c + 2 * i])
       if r < 0 then q, r = q - 1, r + den[i] end
       if q < lq[i] or (q == lq[i] and r < lr[i]) then q, r = lq[i], lr[i] end
@@ -104,7 +104,7 @@ for k = 1, #KEYS do
       local q, r = write[2 * i - 1], write[2 * i]
       out[o + 2 * i] = now - q
       out[o + 2 * i + 1] = r
-      -- until full = E + fill - now, rounded up to a whole microsecond
+      -- until full = emptyAt + fill - now, rounded up to a whole microsecond
       local u = q + fq[i] - now
       if r + fr[i] > den[i] then u = u + 2 elseif r + fr[i] > 0 then u = u + 1 end
       if u > ttl then ttl = u end

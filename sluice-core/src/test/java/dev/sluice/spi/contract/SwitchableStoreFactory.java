@@ -113,6 +113,15 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
       }
 
       @Override
+      public void refund(K key, long permits) {
+        calls.incrementAndGet();
+        if (down.get()) {
+          throw new StoreUnavailableException("backend down");
+        }
+        real.refund(key, permits);
+      }
+
+      @Override
       public long size() {
         return size < 0 ? size : real.size();
       }
