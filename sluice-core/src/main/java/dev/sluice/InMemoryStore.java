@@ -98,10 +98,10 @@ public final class InMemoryStore<K> implements RateStore<K> {
   }
 
   @Override
-  public void refund(K key, long permits) {
+  public void refund(K key, long permits, long heldNanos) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
-    table.refund(key, ticker.read(), permits);
+    table.refund(key, ticker.read(), permits, heldNanos);
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.sluice.internal.Engine;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
 import dev.sluice.spi.StoreUnavailableException;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -217,10 +218,14 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
-   * Gives back {@code permits} that a request took from {@code key}'s bucket and that should not
-   * count after all (a request that failed, one refused by another limit). Each limit regains
-   * them, never beyond its capacity. Give back only what was taken: the limiter cannot tell, and
-   * a refund of permits never taken lets more through than the limit allows.
+   * Gives back {@code permits} that a request took from {@code key}'s bucket {@code heldFor} ago
+   * (at most) and that should not count after all: a request that failed, one refused by another
+   * limit. Each limit regains them less the refill it earned while they were out (a bucket that
+   * would have been full meanwhile would have thrown that refill away), never beyond its
+   * capacity: {@code emptyAt' = max(emptyAt - max(0, n*T - heldFor), now - C*T)}. So a refund
+   * never lets more through than the limit, whatever happened in between; given back at once, it
+   * is exact. Give back only what was taken, and pass an upper bound of the time since: the
+   * limiter cannot tell, and an under-estimate can let through more than the limit.
    *
    * <p>When the store cannot be reached (or after {@link #close()}), nothing is given back and
    * this returns false: the key then holds fewer permits than it could, never more. A remote
@@ -228,18 +233,22 @@ public final class RateLimiter<K> implements AutoCloseable {
    *
    * @param key the key, not null
    * @param permits at least 1, at most the policy's smallest capacity
+   * @param heldFor at least the time since the permits were taken, by this limiter's ticker
+   *     (for a remote store, by its clock)
    * @return whether the store applied the refund
-   * @throws IllegalArgumentException if {@code permits} is out of range
+   * @throws IllegalArgumentException if {@code permits} is out of range or {@code heldFor}
+   *     negative
    * @throws UnsupportedOperationException if the store cannot give permits back
    */
-  public boolean refund(K key, long permits) {
+  public boolean refund(K key, long permits, Duration heldFor) {
     Objects.requireNonNull(key, "key");
     Engine.checkRefund(policy, permits);
+    long held = Engine.heldNanos(heldFor);
     if (closed) {
       return false;
     }
     try {
-      store.refund(key, permits);
+      store.refund(key, permits, held);
       return true;
     } catch (StoreUnavailableException e) {
       backendError(e);

@@ -2,6 +2,7 @@ package dev.sluice;
 
 import dev.sluice.internal.Engine;
 import dev.sluice.internal.Holder;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -89,16 +90,18 @@ public final class TokenBucket {
   }
 
   /**
-   * Gives back {@code permits} taken earlier (a request that turned out not to count): each
-   * limit regains them, but never beyond its capacity. Give back only what was taken: a refund
-   * of permits never taken would let more through than the limit allows.
+   * Gives back {@code permits} taken {@code heldFor} ago (a request that turned out not to
+   * count): each limit regains them less the refill they kept while out ({@link
+   * RateLimiter#refund}), never beyond its capacity. Give back only what was taken.
    *
    * @param permits at least 1, at most the smallest capacity
-   * @throws IllegalArgumentException if {@code permits} is out of range
+   * @param heldFor at least the time since they were taken, by this bucket's ticker
+   * @throws IllegalArgumentException if {@code permits} is out of range or {@code heldFor}
+   *     negative
    */
-  public void refund(long permits) {
+  public void refund(long permits, Duration heldFor) {
     Engine.checkRefund(policy, permits);
-    engine.refund(holder, ticker.read(), permits);
+    engine.refund(holder, ticker.read(), permits, Engine.heldNanos(heldFor));
   }
 
   /**

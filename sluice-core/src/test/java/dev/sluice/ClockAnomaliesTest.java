@@ -128,11 +128,13 @@ class ClockAnomaliesTest {
       assertThat(capacities).as(at + " " + d).contains(d.limit());
       assertThat(d.remaining()).as(at + " " + d).isBetween(0L, d.limit());
       assertThat(d.resetAfterNanos()).as(at + " " + d).isEqualTo(ref.untilFull(now) + lag);
+      int binding = ref.binding(now, permits);
       if (behind) {
-        assertThat(d.remaining()).as(at + " " + d).isLessThanOrEqualTo(ref.available(now));
+        assertThat(d.remaining()).as(at + " " + d)
+            .isLessThanOrEqualTo(ref.availableIn(binding, now));
       } else {
-        assertThat(d.remaining()).as(at + " " + d).isEqualTo(ref.available(now));
-        assertThat(d.limit()).as(at + " " + d).isEqualTo(ref.limitOfFewest(now));
+        assertThat(d.remaining()).as(at + " " + d).isEqualTo(ref.availableIn(binding, now));
+        assertThat(d.limit()).as(at + " " + d).isEqualTo(policy.limits().get(binding).capacity());
       }
       return d.allowed();
     }

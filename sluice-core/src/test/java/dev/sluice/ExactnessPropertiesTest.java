@@ -98,8 +98,10 @@ class ExactnessPropertiesTest {
         assertThat(d.canEverSucceed()).as(where).isFalse();
         assertThat(d.retryAfter()).as(where).isEmpty();
       }
-      assertThat(d.remaining()).as(where + " " + d).isEqualTo(ref.available(now));
-      assertThat(d.limit()).as(where + " " + d).isEqualTo(ref.limitOfFewest(now));
+      int binding = ref.binding(now, n);
+      assertThat(d.bindingIndex()).as(where + " " + d).isEqualTo(binding);
+      assertThat(d.remaining()).as(where + " " + d).isEqualTo(ref.availableIn(binding, now));
+      assertThat(d.limit()).as(where + " " + d).isEqualTo(policy.limits().get(binding).capacity());
       assertThat(d.resetAfterNanos()).as(where + " " + d).isEqualTo(ref.untilFull(now));
     }
   }

@@ -25,7 +25,7 @@ class ReadmeQuickStartTest {
     assertThat(both.decide(clientId, 11).allowed()).isFalse();
     assertThat(both.decide(clientId, 10).allowed()).isTrue();
 
-    limiter.refund(clientId, 1);
+    limiter.refund(clientId, 1, Duration.ZERO);
     assertThat(limiter.availablePermits(clientId)).as("the refunded permit is back").isEqualTo(50);
 
     TokenBucket bucket = TokenBucket.of(Policy.of(Limit.perSecond(7)), ticker);

@@ -69,18 +69,36 @@ final class ReferenceBucket {
     return min;
   }
 
-  /** The capacity of the first limit with the fewest whole permits. */
-  long limitOfFewest(BigInteger now) {
+  /**
+   * The limit a decision on {@code permits} reports: for a request above a capacity, the first
+   * limit of the smallest capacity (it can never fit there); otherwise the first with the fewest
+   * whole permits.
+   */
+  int binding(BigInteger now, long permits) {
+    int minCap = 0;
+    for (int i = 1; i < limits.size(); i++) {
+      if (limits.get(i).capacity() < limits.get(minCap).capacity()) {
+        minCap = i;
+      }
+    }
+    if (permits > limits.get(minCap).capacity()) {
+      return minCap;
+    }
     long min = Long.MAX_VALUE;
-    long cap = 0;
+    int at = 0;
     for (int i = 0; i < limits.size(); i++) {
       long k = tokensScaled(i, now).divide(num[i]).longValueExact();
       if (k < min) {
         min = k;
-        cap = limits.get(i).capacity();
+        at = i;
       }
     }
-    return cap;
+    return at;
+  }
+
+  /** Whole permits in limit {@code i}. */
+  long availableIn(int i, BigInteger now) {
+    return tokensScaled(i, now).divide(num[i]).longValueExact();
   }
 
   /** Nanoseconds, rounded up, until every limit holds {@code permits}; 0 if they do now. */

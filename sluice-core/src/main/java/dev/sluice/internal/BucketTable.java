@@ -197,6 +197,8 @@ public final class BucketTable<K> {
 
   /**
    * Gives {@code permits} back to {@code key}'s bucket at {@code now} ({@link Engine#refund}).
+   * A key whose bucket is new since the take (the store dropped or evicted the old one) may
+   * regain permits it did not give up: at most those permits, and only after an eviction.
    * A key without a bucket of its own is full already (its bucket was dropped full) or is
    * served by the overflow bucket, which is not refunded: nothing is given back then (never
    * more than was taken).
@@ -204,11 +206,12 @@ public final class BucketTable<K> {
    * @param key the key
    * @param now the ticker reading
    * @param permits at least 1
+   * @param heldNanos at least the time since the permits were taken
    */
-  public void refund(K key, long now, long permits) {
+  public void refund(K key, long now, long permits, long heldNanos) {
     for (;;) {
       Holder h = map.get(key);
-      if (h == null || engine.refund(h, now, permits)) {
+      if (h == null || engine.refund(h, now, permits, heldNanos)) {
         return;
       }
       unmap(key, h, false);

@@ -14,7 +14,7 @@ import dev.sluice.Policy;
  *   tokens(now) = min(C, (now - emptyAt) / T)
  *   take n:   base = max(emptyAt, now - C*T);  next = base + n*T
  *             admitted iff next &lt;= now, and then emptyAt := next; otherwise nothing is written
- *   refund n: emptyAt := max(emptyAt - n*T, now - C*T)
+ *   refund n, taken up to held ago: emptyAt := max(emptyAt - max(0, n*T - held), now - C*T)
  * </pre>
  * This is the lazily refilled token bucket (and GCRA). A full bucket ({@code emptyAt <= now - C*T}) is
  * the same as a new one, so a full bucket can be forgotten without loss.
@@ -92,16 +92,23 @@ public abstract class Engine {
   public abstract Decision take(Holder h, long now, long permits, boolean report);
 
   /**
-   * Gives {@code permits} back at {@code now}: every limit's {@code emptyAt} moves back by
-   * {@code permits * T}, but no earlier than {@code now - C*T} (full). The caller gives back only
-   * what it took, so a refund never mints permits; exact, since {@code n*T} is exact.
+   * Gives {@code permits} back at {@code now}, taken {@code heldNanos} ago (at most): every
+   * limit's {@code emptyAt} moves back by {@code max(0, n*T - heldNanos)}, but no earlier than
+   * {@code now - C*T} (full). Why not by {@code n*T}: while the permits were out, a bucket that
+   * would otherwise have been full kept earning, and giving all of {@code n*T} back would return
+   * that refill too (a bucket of 10 at 1/s, full at 0: X takes 1; Y takes 1 at 0.5 s; X's full
+   * refund at 0.5 s leaves 10 at 1 s: 11 in half a second). Earning stops at full, so at most
+   * {@code heldNanos} of refill was kept: subtracting it never lets more through than the limit,
+   * whatever ran in between, and is exact when the refund follows the take at once. The caller
+   * gives back only what it took.
    *
    * @param h the bucket
    * @param now the ticker reading
    * @param permits at least 1
+   * @param heldNanos at least the time since the permits were taken, in ticker nanoseconds
    * @return false, writing nothing, if the holder is retired (a dropped bucket is full already)
    */
-  public abstract boolean refund(Holder h, long now, long permits);
+  public abstract boolean refund(Holder h, long now, long permits, long heldNanos);
 
   /**
    * How good an eviction victim the bucket is at {@code now}: -1 if it is retired or
@@ -167,6 +174,22 @@ public abstract class Engine {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
     }
     return permits;
+  }
+
+  /**
+   * Checks how long refunded permits were held, at the door.
+   *
+   * @param heldFor the time since the take
+   * @return it in nanoseconds, saturated at {@code Long.MAX_VALUE}
+   * @throws IllegalArgumentException if negative
+   */
+  public static long heldNanos(java.time.Duration heldFor) {
+    java.util.Objects.requireNonNull(heldFor, "heldFor");
+    if (heldFor.isNegative()) {
+      throw new IllegalArgumentException("heldFor (" + heldFor + ") must be at least 0");
+    }
+    return heldFor.compareTo(java.time.Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE
+        : heldFor.toNanos();
   }
 
   /**

@@ -191,7 +191,8 @@ final class GeneralEngine extends Engine {
     int binding = 0;
     long reset = 0;
     long retry = 0;
-    boolean fitsAll = true;
+    int exceeded = -1;
+    long exceededRemaining = 0;
     for (int i = 0; i < limits.length; i++) {
       Interval iv = limits[i];
       base(iv, s, i, now, tmp);
@@ -204,20 +205,24 @@ final class GeneralEngine extends Engine {
       }
       reset = Math.max(reset, untilFull(iv, bNs, bF, now));
       if (permits > iv.capacity) {
-        fitsAll = false;
+        // the limit a request can never fit binds: the smallest capacity it exceeds
+        if (exceeded < 0 || iv.capacity < limits[exceeded].capacity) {
+          exceeded = i;
+          exceededRemaining = k;
+        }
         continue;
       }
       add(iv, tmp, i, permits);
       retry = Math.max(retry, ceilUntil(tmp[2 * i], tmp[2 * i + 1], now));
     }
-    if (!fitsAll) {
-      return Decision.exceedsCapacity(policy, binding, remaining, reset);
+    if (exceeded >= 0) {
+      return Decision.exceedsCapacity(policy, exceeded, exceededRemaining, reset);
     }
     return Decision.denied(policy, binding, remaining, Math.max(retry, 1), reset);
   }
 
   @Override
-  public boolean refund(Holder h, long now, long permits) {
+  public boolean refund(Holder h, long now, long permits, long heldNanos) {
     int n = limits.length;
     long[] s = h.emptyAtParts;
     for (;;) {
@@ -227,10 +232,16 @@ final class GeneralEngine extends Engine {
       long[] next = new long[2 * n];
       for (int i = 0; i < n; i++) {
         Interval iv = limits[i];
-        // emptyAt - n*T, then no earlier than now - C*T (full)
-        long back = Math.min(permits, iv.capacity);
-        long ns = s[2 * i] - iv.mulQ(back);
-        long f = s[2 * i + 1] - iv.mulR(back);
+        // back = max(0, n*T - held); emptyAt - back, then no earlier than now - C*T (full)
+        long n2 = Math.min(permits, iv.capacity);
+        long backQ = iv.mulQ(n2) - Math.max(0, heldNanos);
+        long backR = iv.mulR(n2);
+        if (backQ < 0) {
+          backQ = 0;
+          backR = 0;
+        }
+        long ns = s[2 * i] - backQ;
+        long f = s[2 * i + 1] - backR;
         if (f < 0) {
           f += iv.den;
           ns--;

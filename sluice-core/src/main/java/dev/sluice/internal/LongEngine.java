@@ -75,9 +75,10 @@ final class LongEngine extends Engine {
   }
 
   @Override
-  public boolean refund(Holder h, long now, long permits) {
+  public boolean refund(Holder h, long now, long permits, long heldNanos) {
     long low = now - fill;
-    long back = permits > capacity ? fill : permits * interval;
+    long earn = permits > capacity ? fill : permits * interval;
+    long back = heldNanos >= earn ? 0 : earn - Math.max(0, heldNanos);
     long emptyAt = h.emptyAt;
     for (;;) {
       if (emptyAt == Holder.RETIRED_BITS) {

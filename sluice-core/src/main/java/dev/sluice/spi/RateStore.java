@@ -55,22 +55,27 @@ public interface RateStore<K> extends AutoCloseable {
   }
 
   /**
-   * Gives back {@code permits} that a request took from {@code key}'s bucket and that should not
-   * count after all, atomically at the store's time: each limit's {@code emptyAt} moves back by
-   * {@code permits * T}, but no earlier than full ({@code emptyAt' = max(emptyAt - n*T, now - C*T)}).
-   * Callers give back only what they took, so a refund never lets more through than the limit.
-   * A store may drop a refund it cannot apply exactly (a bucket no longer held is full already);
-   * it never applies one twice.
+   * Gives back {@code permits} that a request took from {@code key}'s bucket at most
+   * {@code heldNanos} ago and that should not count after all, atomically at the store's time:
+   * each limit's {@code emptyAt} moves back by the time to earn them less the time they were
+   * held, but no earlier than full: {@code emptyAt' = max(emptyAt - max(0, n*T - held),
+   * now - C*T)}. Subtracting the time held is what keeps a refund from returning refill that a
+   * full bucket would have thrown away meanwhile (see {@code Engine.refund}): with it, a refund
+   * never lets more through than the limit, whatever other requests did in between. Callers give
+   * back only what they took, and pass an upper bound of the time since the take. A store may
+   * drop a refund it cannot apply (a bucket no longer held is full already); it never applies
+   * one twice.
    *
    * <p>The default throws {@link UnsupportedOperationException}: a store that cannot refund says
    * so rather than pretending.
    *
    * @param key the key, not null
    * @param permits at least 1, at most the policy's smallest capacity
+   * @param heldNanos at least the time since the permits were taken, 0 or more
    * @throws StoreUnavailableException if the store cannot be reached (nothing was given back,
    *     or, past a deadline, it may have been given back once)
    */
-  default void refund(K key, long permits) {
+  default void refund(K key, long permits, long heldNanos) {
     throw new UnsupportedOperationException(getClass().getName() + " cannot give permits back");
   }
 

@@ -6,6 +6,7 @@ import dev.sluice.Limit;
 import dev.sluice.RateLimiter;
 import dev.sluice.Ticker;
 import dev.sluice.spi.RateStoreFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -39,14 +40,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Several rules: all-or-nothing</h2>
  * A request matched by several rules is admitted only if every rule has its permits, and a
  * request refused by one rule takes nothing from the others: every rule decides, and if any
- * refuses, the permits the others took are given back exactly ({@link RateLimiter#refund}: each
- * regains what it took, never more, capped at full). A striped lock per (rule, key) serializes
- * this limiter's decisions on a key, so no request of this node sees permits that are about to be
- * given back. What remains: another node (or other code sharing a limiter) may see those permits
- * missing for the moment between take and refund (a refusal it would not otherwise get; never an
- * extra admission); a permit taken under a failure mode ({@code LOCAL} fallback, or a store that
- * cannot refund) is not given back, which under-admits, never over-admits. A single rule takes no
- * lock and never refunds.
+ * refuses, the others give back what they took ({@link RateLimiter#refund}), less the refill
+ * they earned while the permits were out (measured on this object's ticker, from before the
+ * first decision to the refund: microseconds in memory), so a refund never lets more through
+ * than the limit. With two or more rules, every request of this object takes a striped lock per
+ * (rule, key), so no request of this node sees permits that are about to be given back. What
+ * remains: another node (or other code sharing a limiter) may see those permits missing for the
+ * moment between take and refund (a refusal it would not otherwise get; never an extra
+ * admission); the refill earned in that moment is not given back; a permit taken under a
+ * failure mode ({@code LOCAL} fallback), or by a store that cannot refund, is not given back at
+ * all. Each of these under-admits, never over-admits. An object with one rule takes no lock and
+ * never refunds.
  *
  * <h2>What is limited</h2>
  * Exempt paths pass untouched, without headers. A rule for {@code GET} covers {@code HEAD}. A rule
@@ -77,6 +81,7 @@ public final class HttpLimiter implements AutoCloseable {
   private final Set<HeaderGroup> headers;
   private final MissingKey missingKey;
   private final ReentrantLock[] stripes;
+  private final Ticker ticker;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   @SuppressWarnings("unchecked")
@@ -104,6 +109,7 @@ public final class HttpLimiter implements AutoCloseable {
     this.defaultKey = b.key;
     this.headers = Collections.unmodifiableSet(EnumSet.copyOf(b.headers));
     this.missingKey = b.missingKey;
+    this.ticker = b.ticker;
     if (n > 1) {
       stripes = new ReentrantLock[STRIPES];
       for (int i = 0; i < STRIPES; i++) {
@@ -219,7 +225,7 @@ public final class HttpLimiter implements AutoCloseable {
 
   /** Sets a decision on every outcome; returns whether all admitted. */
   private boolean decide(List<Outcome> outcomes) {
-    if (stripes == null || outcomes.size() == 1) {
+    if (stripes == null) {
       Outcome o = outcomes.get(0);
       o.decision = o.limiter.decide(o.key, o.cost);
       return o.decision.allowed();
@@ -253,7 +259,13 @@ public final class HttpLimiter implements AutoCloseable {
    * Every rule decides; if any refuses, the rules that admitted give their permits back and their
    * decisions are dropped (they describe permits no longer taken).
    */
-  private static boolean decideAll(List<Outcome> outcomes) {
+  private boolean decideAll(List<Outcome> outcomes) {
+    if (outcomes.size() == 1) {
+      Outcome o = outcomes.get(0);
+      o.decision = o.limiter.decide(o.key, o.cost);
+      return o.decision.allowed();
+    }
+    long start = ticker.read();
     boolean all = true;
     for (Outcome o : outcomes) {
       o.decision = o.limiter.decide(o.key, o.cost);
@@ -262,12 +274,13 @@ public final class HttpLimiter implements AutoCloseable {
     if (all) {
       return true;
     }
+    Duration held = Duration.ofNanos(Math.max(0, ticker.read() - start));
     for (Outcome o : outcomes) {
       Decision d = o.decision;
       if (d.allowed() && d.source() != Decision.Source.FAILURE_OPEN) {
         if (d.source() == Decision.Source.STORE) {
           try {
-            o.limiter.refund(o.key, o.cost);
+            o.limiter.refund(o.key, o.cost, held);
           } catch (UnsupportedOperationException cannot) {
             // a store that cannot refund keeps the permits: under-admission, never over
           }
@@ -477,8 +490,9 @@ public final class HttpLimiter implements AutoCloseable {
     }
 
     /**
-     * The ticker for limiters this object creates (default {@link Ticker#system()}); tests pass
-     * a {@link dev.sluice.ManualTicker}.
+     * The ticker for limiters this object creates, and for timing refunds (default
+     * {@link Ticker#system()}); tests pass a {@link dev.sluice.ManualTicker}. Rules built from a
+     * limiter with a ticker of its own need one that runs no faster than this one.
      *
      * @param t the ticker
      * @return this builder

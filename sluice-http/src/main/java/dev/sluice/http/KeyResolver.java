@@ -91,7 +91,7 @@ public interface KeyResolver {
 
   /**
    * The value of a request header, such as an API key. Empty when the header is absent, empty,
-   * or repeated (a repeated key header is ambiguous: which one does the application honour?).
+   * blank, or repeated (a repeated key header is ambiguous: which one does the application honour?).
    *
    * @param name the header name, an RFC 9110 token
    * @return the resolver
@@ -105,7 +105,8 @@ public interface KeyResolver {
     }
     String prefix = "header:" + name.toLowerCase(Locale.ROOT) + ":";
     return new Resolvers.Named("header " + name, request ->
-        Optional.ofNullable(request.singleHeader(name)).map(v -> prefix + v));
+        Optional.ofNullable(request.singleHeader(name)).filter(v -> !v.isBlank())
+            .map(v -> prefix + v));
   }
 
   /**
@@ -129,7 +130,7 @@ public interface KeyResolver {
   static KeyResolver principal() {
     return new Resolvers.Named("an authenticated principal", request -> {
       String p = request.principal();
-      return p == null ? Optional.empty() : Optional.of("principal:" + p);
+      return p == null || p.isBlank() ? Optional.empty() : Optional.of("principal:" + p);
     });
   }
 

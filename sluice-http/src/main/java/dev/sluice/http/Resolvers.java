@@ -49,7 +49,7 @@ final class Resolvers {
     while (i < authorization.length() && authorization.charAt(i) == ' ') {
       i++;
     }
-    return i == authorization.length() ? Optional.empty()
-        : Optional.of("bearer:" + authorization.substring(i));
+    String token = authorization.substring(i);
+    return token.isBlank() ? Optional.empty() : Optional.of("bearer:" + token);
   }
 }

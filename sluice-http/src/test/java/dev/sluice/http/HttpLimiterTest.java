@@ -75,7 +75,7 @@ class HttpLimiterTest {
         .ticker(t).build();
     RateLimiter<String> b = RateLimiter.builder(Limit.of(1, Duration.ofSeconds(10))).name("b")
         .ticker(t).build();
-    try (a; b; HttpLimiter limiter = HttpLimiter.builder()
+    try (a; b; HttpLimiter limiter = HttpLimiter.builder().ticker(t) // times the refund
         .rule(Rule.builder(a).paths("/a/**").build())
         .rule(Rule.builder(b).paths("/a/**", "/b").build())
         .build()) {
@@ -195,6 +195,17 @@ class HttpLimiterTest {
               .isTrue();
         }
       }
+    }
+    // the built-in resolvers: a blank header value, principal or token is no key either
+    Req blankHeader = Req.get("/").header("X-API-Key", "  ");
+    assertThat(KeyResolver.header("X-API-Key").resolve(blankHeader)).isEmpty();
+    assertThat(KeyResolver.bearerToken().resolve(Req.get("/").header("Authorization", "Bearer \t")))
+        .isEmpty();
+    Req blankPrincipal = new Req("GET", "/", Map.of(), "192.0.2.1", " ");
+    assertThat(KeyResolver.principal().resolve(blankPrincipal)).isEmpty();
+    try (HttpLimiter limiter = HttpLimiter.builder().key(KeyResolver.principal())
+        .limit(Limit.perMinute(100)).build()) {
+      assertThat(limiter.decide(blankPrincipal).rejection().orElseThrow().status()).isEqualTo(403);
     }
     // orElse falls back past a blank key
     KeyResolver blankThenIp = ((KeyResolver) r -> Optional.of(" ")).orElse(KeyResolver.clientIp());

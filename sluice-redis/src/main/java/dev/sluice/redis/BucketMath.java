@@ -16,7 +16,7 @@ import java.util.List;
  * The same as the core engine's: a limit of capacity {@code C} earning one permit every
  * {@code T} is the instant {@code emptyAt} at which its bucket is empty; a request for {@code n} is
  * measured from {@code base = max(emptyAt, now - C*T)} and admitted iff {@code base + n*T <= now}, and
- * then {@code emptyAt := base + n*T}; a refund of {@code n} sets {@code emptyAt := max(emptyAt - n*T, now - C*T)},
+ * then {@code emptyAt := base + n*T}; a refund of {@code n} held for {@code h} sets {@code emptyAt := max(emptyAt - max(0, n*T - h), now - C*T)},
  * which never fills a bucket beyond its capacity. The script reads {@code now} from
  * {@code redis.call('TIME')}, in microseconds since 2025-01-01T00:00:00Z, so every node shares
  * Redis's clock.
@@ -152,12 +152,21 @@ final class BucketMath {
   }
 
   /**
-   * A key's part of ARGV to give {@code permits} back: per limit the time to earn
-   * {@code min(permits, C)}, so that a refund of the capacity or more fills the bucket, and no
-   * more.
+   * A key's part of ARGV to give {@code permits} back after {@code heldMicros}: per limit the
+   * time to earn {@code min(permits, C)} (so that a refund of the capacity or more fills the
+   * bucket, and no more) less the time held, at least 0.
    */
-  byte[][] refund(long permits) {
-    return costs(REFUND, permits);
+  byte[][] refund(long permits, long heldMicros) {
+    byte[][] args = new byte[1 + 2 * limits][];
+    args[0] = REFUND;
+    for (int i = 0; i < limits; i++) {
+      long n = Math.min(permits, capacity[i]);
+      long q = mulQ(i, n);
+      boolean none = heldMicros >= q + (mulR(i, n) > 0 ? 1 : 0);
+      args[1 + 2 * i] = ascii(none ? 0 : q - heldMicros);
+      args[2 + 2 * i] = ascii(none ? 0 : mulR(i, n));
+    }
+    return args;
   }
 
   private byte[][] costs(byte[] op, long permits) {
@@ -200,6 +209,8 @@ final class BucketMath {
     int binding = 0;
     long reset = 0;
     long retry = 1;
+    int exceeded = -1;
+    long exceededRemaining = 0;
     for (int i = 0; i < limits; i++) {
       long a = reply.a(i);
       long r = reply.r(i);
@@ -209,7 +220,13 @@ final class BucketMath {
         binding = i;
       }
       reset = Math.max(reset, fillQ[i] - a + ceilFraction(i, fillR[i] + r));
-      if (!admitted && permits <= capacity[i]) {
+      if (permits > capacity[i]) {
+        // the limit a request can never fit binds: the smallest capacity it exceeds
+        if (exceeded < 0 || capacity[i] < capacity[exceeded]) {
+          exceeded = i;
+          exceededRemaining = k;
+        }
+      } else if (!admitted) {
         retry = Math.max(retry, mulQ(i, permits) - a + ceilFraction(i, mulR(i, permits) + r));
       }
     }
@@ -217,8 +234,8 @@ final class BucketMath {
     if (admitted) {
       return Decision.allowed(policy, binding, remaining, resetNanos);
     }
-    if (permits > minCapacity) {
-      return Decision.exceedsCapacity(policy, binding, remaining, resetNanos);
+    if (exceeded >= 0) {
+      return Decision.exceedsCapacity(policy, exceeded, exceededRemaining, resetNanos);
     }
     return Decision.denied(policy, binding, remaining, retry * 1000, resetNanos);
   }

@@ -100,6 +100,8 @@ public final class RedisStore<K> implements RateStore<K> {
 
   private final String name;
   private final BucketMath math;
+  /** Added to a refund's time held: the most it can take to reach Redis's clock. */
+  private final long refundMarginNanos;
   private final RedisKeys keys;
   private final Connector connector;
   private final Calls calls;
@@ -117,6 +119,8 @@ public final class RedisStore<K> implements RateStore<K> {
     this.cacheClock = clocks.cacheNanos();
     this.denyCache = o.denyCache()
         ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong()) : null;
+    // with a caller-side script clock (tests), the script's now is read when the call is made
+    this.refundMarginNanos = clocks.scriptMicros() == null ? o.deadline().toNanos() : 0;
     this.calls = new Calls(name, keys, connector, o.deadline().toNanos(),
         new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()),
         new Batcher(math, clocks, connector, stats), stats);
@@ -233,27 +237,36 @@ public final class RedisStore<K> implements RateStore<K> {
   }
 
   /**
-   * Gives back {@code permits} that a request took from {@code key}'s bucket, in one round trip
-   * by Redis's clock, in the same script as decisions: each limit's empty instant moves back by
-   * the time to earn them, but no earlier than full ({@code emptyAt' = max(emptyAt - n*T,
-   * now - C*T)}), exactly, fractional rates included; the key's expiry becomes its new time
-   * until full (a bucket refunded to full is no key). A key that Redis does not hold is full
-   * already: nothing changes. This node's deny cache forgets the key (a refusal it remembered may
-   * no longer hold); other nodes' caches may still refuse it until their cached waits end,
-   * stricter than Redis, never looser.
+   * Gives back {@code permits} that a request took from {@code key}'s bucket at most
+   * {@code heldNanos} ago, in one round trip by Redis's clock, in the same script as decisions:
+   * each limit's empty instant moves back by the time to earn them less the time they were held,
+   * but no earlier than full ({@code emptyAt' = max(emptyAt - max(0, n*T - held), now - C*T)}),
+   * fractional rates included. The time held is measured on the caller's clock; this store adds
+   * its deadline to it (the most the refund can take to reach Redis) and rounds up to the
+   * microsecond, so Redis never gives back refill its bucket kept while the permits were out.
+   * The key's expiry becomes its new time until full (a bucket refunded to full is no key). A
+   * key that Redis does not hold is full already: nothing changes. This node's deny cache forgets
+   * the key (a refusal it remembered may no longer hold); other nodes' caches may still refuse it
+   * until their cached waits end, stricter than Redis, never looser.
    *
    * @param key the key, not null
    * @param permits at least 1; a limit regains at most its capacity
+   * @param heldNanos at least the time since the permits were taken, 0 or more
    * @throws StoreUnavailableException if Redis fails or misses the deadline (nothing was given
    *     back, or, past the deadline, it may have been given back, once)
    */
   @Override
-  public void refund(K key, long permits) {
+  public void refund(K key, long permits, long heldNanos) {
     Objects.requireNonNull(key, "key");
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
     }
-    calls.start(key, math.refund(permits), false, new Call.Outcome<KeyReply>() {
+    if (heldNanos < 0) {
+      throw new IllegalArgumentException("heldNanos (" + heldNanos + ") must be at least 0");
+    }
+    long held = heldNanos > Long.MAX_VALUE - refundMarginNanos ? Long.MAX_VALUE
+        : heldNanos + refundMarginNanos;
+    calls.start(key, math.refund(permits, held / 1000 + (held % 1000 == 0 ? 0 : 1)), false, new Call.Outcome<KeyReply>() {
       @Override
       public KeyReply of(KeyReply reply, long sentAt) {
         forget(key);

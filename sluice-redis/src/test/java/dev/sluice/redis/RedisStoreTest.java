@@ -34,7 +34,7 @@ class RedisStoreTest {
 
   @BeforeAll
   static void connect() {
-    factory = RedisStore.factory(SharedRedis.uri()).deadline(Duration.ofSeconds(2));
+    factory = RedisStore.factory(SharedRedis.uri()).deadline(DEADLINE);
     client = RedisClient.create(SharedRedis.uri());
     StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
     redis = c.sync();
@@ -49,6 +49,12 @@ class RedisStoreTest {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
     }
   }
+
+  /**
+   * Each call's deadline: generous, for a loaded machine. A refund also keeps this much of what
+   * it gives back, the most its trip to Redis can take.
+   */
+  private static final Duration DEADLINE = Duration.ofSeconds(2);
 
   private static RedisStore<String> store(Limit... limits) {
     return factory.create(SharedRedis.uniqueName("store"), Policy.of(limits), Ticker.system());
@@ -216,11 +222,13 @@ class RedisStoreTest {
       assertThat(store.decide("a", 3).allowed()).isTrue();
       byte[] key = store.redisKey("a");
       assertThat(redis.pttl(key)).isBetween(28_000L, 30_000L);
-      store.refund("a", 1);
-      // two permits short: 20 s to full, less the time since the take
-      assertThat(redis.pttl(key)).isBetween(18_000L, 20_000L);
+      store.refund("a", 2, 0);
+      // 2 back less the deadline the store keeps for the refund's trip to Redis (it never gives
+      // back refill kept meanwhile): 20 s - 2 s, so 1.8 permits and 12 s to full, less the time
+      // since the take
+      assertThat(redis.pttl(key)).isBetween(10_000L, 12_000L);
       assertThat(store.availablePermits("a")).isEqualTo(1);
-      store.refund("a", 2);
+      store.refund("a", 3, 0); // more than is missing: capped at full
       assertThat(redis.exists(key)).as("a full bucket is no key").isZero();
       assertThat(store.availablePermits("a")).isEqualTo(3);
     }
@@ -229,7 +237,7 @@ class RedisStoreTest {
   @Test
   void refund_keyRedisDoesNotHold_writesNothing() {
     try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(3))) {
-      store.refund("never-taken", 2);
+      store.refund("never-taken", 2, 0);
       assertThat(redis.exists(store.redisKey("never-taken"))).isZero();
       assertThat(store.availablePermits("never-taken")).isEqualTo(3);
     }
@@ -242,7 +250,7 @@ class RedisStoreTest {
       List<CompletableFuture<Decision>> after = new ArrayList<>();
       List<Thread> threads = new ArrayList<>();
       for (int t = 0; t < 4; t++) {
-        Thread thread = new Thread(() -> store.refund("a", 1));
+        Thread thread = new Thread(() -> store.refund("a", 1, 0));
         threads.add(thread);
         thread.start();
       }
@@ -253,11 +261,17 @@ class RedisStoreTest {
           throw new AssertionError(e);
         }
       }
-      // one at a time, so their order is theirs (concurrent calls may be decided in any order)
-      for (int i = 0; i < 5; i++) {
-        after.add(CompletableFuture.completedFuture(store.decide("a", 1)));
-      }
-      assertThat(after).extracting(f -> f.join().allowed()).containsExactly(true, true, true, true, false);
+      // each refund gives back one hour less the deadline kept for its trip to Redis: four
+      // applied once each leave 3 permits and the fourth 4 deadlines away (three would leave it
+      // an hour away, five would admit it)
+      Decision four = store.decide("a", 4);
+      assertThat(four.allowed()).as(four.toString()).isFalse();
+      long fourDeadlines = 4 * DEADLINE.toNanos();
+      assertThat(four.retryAfterNanos()).as(four.toString())
+          .isBetween(fourDeadlines - 1_000_000_000L, fourDeadlines);
+      assertThat(store.decide("a", 3).allowed()).isTrue();
+      assertThat(store.decide("a", 1).allowed()).isFalse();
+      assertThat(after).isEmpty();
     }
   }
 
@@ -267,7 +281,7 @@ class RedisStoreTest {
     Policy policy = Policy.of(Limit.perSecond(1));
     try (RedisStore.Factory f = RedisStore.factory("redis://127.0.0.1:" + port);
         RedisStore<String> store = f.create("down", policy, Ticker.system())) {
-      assertThatThrownBy(() -> store.refund("a", 1)).isInstanceOf(StoreUnavailableException.class);
+      assertThatThrownBy(() -> store.refund("a", 1, 0)).isInstanceOf(StoreUnavailableException.class);
       assertThat(store.stats.failures.get()).isPositive();
     }
   }

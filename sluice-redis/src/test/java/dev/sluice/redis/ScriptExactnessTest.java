@@ -189,8 +189,9 @@ class ScriptExactnessTest {
         }
         if (owed > 0 && random.nextInt(3) == 0) {
           long n = 1 + random.nextLong(Math.min(owed, cap));
-          reference.refund(n);
-          store.refund("k", n);
+          long heldMicros = random.nextInt(2) == 0 ? 0 : random.nextLong(300_000);
+          reference.refund(n, Duration.ofNanos(heldMicros * 1000));
+          store.refund("k", n, heldMicros * 1000);
           owed -= n;
         } else {
           long permits = 1 + random.nextLong(Math.min(cap, 4));
@@ -221,10 +222,10 @@ class ScriptExactnessTest {
       Decision second = store.decide("k", 1);
       assertThat(second).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
       // emptyAt = t; back one T: t - 142,857 1/7, one permit exactly
-      store.refund("k", 1);
+      store.refund("k", 1, 0);
       assertThat(store.availablePermits("k")).isEqualTo(1);
       assertThat(store.decide("k", 1)).as("as if never taken").isEqualTo(second);
-      store.refund("k", 1);
+      store.refund("k", 1, 0);
       NOW_MICROS.addAndGet(142_857);
       // full at t + 142,857 1/7: 1/7 µs to go, reported as one whole microsecond
       assertThat(store.availablePermits("k")).isEqualTo(1);
@@ -234,7 +235,7 @@ class ScriptExactnessTest {
       assertThat(store.decide("k", 2)).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
       // half a T later, 2 back: capped at full (2), not 2.5
       NOW_MICROS.addAndGet(71_429);
-      store.refund("k", 2);
+      store.refund("k", 2, 0);
       assertThat(store.availablePermits("k")).isEqualTo(2);
       assertThat(store.decide("k", 2)).isEqualTo(Decision.allowed(policy, 0, 0, 285_715_000L));
       assertThat(store.decide("k", 1)).isEqualTo(

@@ -483,7 +483,7 @@ public abstract class RateStoreContract {
     assertThat(store.availablePermits(k)).isZero();
   }
 
-  // ---- refunds: emptyAt' = max(emptyAt - n*T, now - C*T) per limit ----
+  // ---- refunds: emptyAt' = max(emptyAt - max(0, n*T - held), now - C*T) per limit ----
 
   /**
    * A take given back leaves the bucket as if it had never happened: two keys with the same
@@ -500,7 +500,7 @@ public abstract class RateStoreContract {
     advance(Duration.ofMillis(1_500));
     // both hold 4.5; k takes 3 and gives them back
     assertThat(store.decide(k, 3).allowed()).isTrue();
-    store.refund(k, 3);
+    store.refund(k, 3, 0);
     assertThat(store.availablePermits(k)).isEqualTo(4);
     for (long permits : new long[] {4, 1}) {
       assertSameDecision(store.decide(k, permits), store.decide(same, permits), permits + " after");
@@ -514,6 +514,31 @@ public abstract class RateStoreContract {
     assertThat(store.availablePermits(k)).isEqualTo(store.availablePermits(same)).isZero();
   }
 
+  /**
+   * The review's interleaving: a bucket of 10 at 1/s, full; X takes 1 at 0, Y takes 1 at 0.5 s,
+   * X is given back at 0.5 s, held for 0.5 s. Given back whole, the refund would return the half
+   * permit a full bucket would have thrown away and let 11 through in [0.5 s, 1 s]; with the time
+   * held subtracted the key decides exactly as one that X never touched.
+   */
+  @Test
+  void refund_afterOtherTakes_neverReturnsRefillAFullBucketWouldHaveLost() {
+    Policy policy = Policy.of(Limit.of(10, Duration.ofSeconds(10)));
+    RateStore<String> store = store(policy);
+    String k = key("refund-held");
+    String never = key("refund-held-never");
+    assertThat(store.availablePermits(k)).isEqualTo(10);
+    assertThat(store.availablePermits(never)).isEqualTo(10);
+    assertThat(store.decide(k, 1).allowed()).isTrue(); // X
+    advance(Duration.ofMillis(500));
+    assertThat(store.decide(k, 1).remaining()).as("Y, with X out").isEqualTo(8);
+    assertThat(store.decide(never, 1).remaining()).as("Y").isEqualTo(9);
+    store.refund(k, 1, Duration.ofMillis(500).toNanos()); // X given back
+    advance(Duration.ofMillis(500));
+    assertThat(store.availablePermits(k)).isEqualTo(store.availablePermits(never)).isEqualTo(9);
+    assertSameDecision(store.decide(k, 10), store.decide(never, 10), "a full bucket's worth");
+    assertSameDecision(store.decide(k, 9), store.decide(never, 9), "what is there");
+  }
+
   /** A refusal is no longer true once permits came back: the next request sees them. */
   @Test
   void refund_afterARefusal_theNextRequestSeesThePermits() {
@@ -524,7 +549,7 @@ public abstract class RateStoreContract {
     for (int i = 0; i < 3; i++) {
       assertThat(store.decide(k, 2).allowed()).as("refused " + i).isFalse();
     }
-    store.refund(k, 2);
+    store.refund(k, 2, 0);
     Decision d = store.decide(k, 2);
     assertThat(d.allowed()).as(d.toString()).isTrue();
     assertThat(d.remaining()).isZero();
@@ -540,13 +565,13 @@ public abstract class RateStoreContract {
     String k = key("refund-cap");
     String fresh = key("refund-cap-fresh");
     assertThat(store.decide(k, 1).allowed()).isTrue();
-    store.refund(k, 4);
+    store.refund(k, 4, 0);
     assertThat(store.availablePermits(k)).isEqualTo(4);
     assertSameDecision(store.decide(k, 4), store.decide(fresh, 4), "the whole bucket, once");
     assertThat(store.decide(k, 1).allowed()).isFalse();
     // refilled to full, then refunded again: still full
     advance(Duration.ofSeconds(4));
-    store.refund(k, 2);
+    store.refund(k, 2, Duration.ofSeconds(4).toNanos()); // held for 4 s: nothing to give back
     assertThat(store.availablePermits(k)).isEqualTo(4);
     assertThat(store.decide(k, 4).allowed()).isTrue();
     assertThat(store.decide(k, 1).allowed()).isFalse();
@@ -564,7 +589,7 @@ public abstract class RateStoreContract {
       String k = key("refund-fresh-" + policy.hashCode());
       String untouched = key("refund-untouched-" + policy.hashCode());
       long initial = policy.limits().get(0).initialPermits();
-      store.refund(k, 3);
+      store.refund(k, 3, 0);
       assertThat(store.availablePermits(k)).as(policy.toString()).isEqualTo(initial);
       assertSameDecision(store.decide(k, initial), store.decide(untouched, initial), policy.toString());
       assertThat(store.decide(k, 1).allowed()).as(policy.toString()).isFalse();
@@ -584,7 +609,7 @@ public abstract class RateStoreContract {
     String fresh = key("refund-limits-fresh");
     assertThat(store.decide(k, 2).allowed()).isTrue();
     // A 0, B 1; back 1 each: A 1, B 2, as if only 1 had been taken
-    store.refund(k, 1);
+    store.refund(k, 1, 0);
     assertThat(store.decide(once, 1).allowed()).isTrue();
     Decision d = store.decide(k, 2);
     assertSameDecision(d, store.decide(once, 2), "refused by A");
@@ -594,7 +619,7 @@ public abstract class RateStoreContract {
     assertWait(d.retryAfterNanos(), SECOND, "A's next permit");
     assertWait(d.resetAfterNanos(), DAY, "B one permit short");
     // back 2 each: A 1 + 2 and B 2 + 2, each capped at its capacity (2, 3): as if never taken
-    store.refund(k, 2);
+    store.refund(k, 2, 0);
     assertThat(store.availablePermits(k)).isEqualTo(2);
     Decision full = store.decide(k, 2);
     assertSameDecision(full, store.decide(fresh, 2), "full again");

@@ -113,12 +113,12 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
       }
 
       @Override
-      public void refund(K key, long permits) {
+      public void refund(K key, long permits, long heldNanos) {
         calls.incrementAndGet();
         if (down.get()) {
           throw new StoreUnavailableException("backend down");
         }
-        real.refund(key, permits);
+        real.refund(key, permits, heldNanos);
       }
 
       @Override
