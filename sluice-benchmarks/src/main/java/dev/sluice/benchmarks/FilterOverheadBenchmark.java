@@ -55,8 +55,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *       the 429 problem body.</li>
  * </ul>
  *
- * <p>Run (after moving it into {@code sluice-benchmarks}, which then needs {@code sluice-servlet}
- * and {@code jakarta.servlet-api} on its classpath):
+ * <p>Run (from the repository root, after {@code mvn -q -pl sluice-benchmarks -am package -Pquick}):
  * <pre>
  * java -jar sluice-benchmarks/target/benchmarks.jar FilterOverheadBenchmark -t 1
  * java -jar sluice-benchmarks/target/benchmarks.jar FilterOverheadBenchmark -t 1 -prof gc
