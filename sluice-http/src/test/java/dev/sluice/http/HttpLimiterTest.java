@@ -104,28 +104,8 @@ class HttpLimiterTest {
     RateStoreFactory noRefund = new RateStoreFactory() {
       @Override
       public <K> RateStore<K> create(String name, Policy policy, Ticker ticker) {
-        RateStore<K> inner = dev.sluice.InMemoryStore.factory().create(name, policy, ticker);
-        return new RateStore<>() {
-          @Override
-          public Decision decide(K key, long permits) {
-            return inner.decide(key, permits);
-          }
-
-          @Override
-          public long availablePermits(K key) {
-            return inner.availablePermits(key);
-          }
-
-          @Override
-          public long size() {
-            return inner.size();
-          }
-
-          @Override
-          public void close() {
-            inner.close();
-          }
-        };
+        return withoutRefund(dev.sluice.InMemoryStore.factory().create(name, policy, ticker),
+            () -> { });
       }
     };
     RateLimiter<String> a = RateLimiter.builder(Limit.perMinute(5)).name("a").ticker(t)
@@ -261,29 +241,8 @@ class HttpLimiterTest {
           throw new IllegalStateException("cannot connect for " + name);
         }
         created.add(name);
-        RateStore<K> inner = dev.sluice.InMemoryStore.factory().create(name, policy, ticker);
-        return new RateStore<>() {
-          @Override
-          public Decision decide(K key, long permits) {
-            return inner.decide(key, permits);
-          }
-
-          @Override
-          public long availablePermits(K key) {
-            return inner.availablePermits(key);
-          }
-
-          @Override
-          public long size() {
-            return inner.size();
-          }
-
-          @Override
-          public void close() {
-            closed.add(name);
-            inner.close();
-          }
-        };
+        return withoutRefund(dev.sluice.InMemoryStore.factory().create(name, policy, ticker),
+            () -> closed.add(name));
       }
     };
     assertThatThrownBy(() -> HttpLimiter.builder().store(failsOnThird)
@@ -292,5 +251,31 @@ class HttpLimiterTest {
         .rule(Rule.builder("c", Limit.perMinute(1)).build())
         .build()).hasMessageContaining("cannot connect for c");
     assertThat(closed).containsExactly("a", "b");
+  }
+
+  /** {@code inner} without its refund (the SPI's default refuses), and a hook on close. */
+  private static <K> RateStore<K> withoutRefund(RateStore<K> inner, Runnable onClose) {
+    return new RateStore<>() {
+      @Override
+      public Decision decide(K key, long permits) {
+        return inner.decide(key, permits);
+      }
+
+      @Override
+      public long availablePermits(K key) {
+        return inner.availablePermits(key);
+      }
+
+      @Override
+      public long size() {
+        return inner.size();
+      }
+
+      @Override
+      public void close() {
+        onClose.run();
+        inner.close();
+      }
+    };
   }
 }
