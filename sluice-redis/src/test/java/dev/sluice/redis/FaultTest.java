@@ -43,6 +43,14 @@ class FaultTest {
 
   static final Duration DEADLINE = Duration.ofMillis(50);
   static final Duration SLACK = Duration.ofMillis(100);
+  /**
+   * What a call may wait beyond its deadline on a busy machine (scheduling, collection): the
+   * bound is what the deadline guarantees, that no call waits for the fault to end, so every
+   * fault lasts longer than {@code DEADLINE + LATENCY_SLACK} (killed: at least 1 s; paused:
+   * 600 ms). A call that ignored its deadline would wait out the fault and exceed it; 367 ms was
+   * seen at load 11 where the old 150 ms bound failed.
+   */
+  static final Duration LATENCY_SLACK = Duration.ofMillis(450);
   static final long CAPACITY = 1_000_000;
   static final Policy POLICY = Policy.of(Limit.of(CAPACITY, Duration.ofDays(3650)));
   static final String[] KEYS = {"k0", "k1", "k2", "k3"};
@@ -94,7 +102,7 @@ class FaultTest {
     load.awaitStoreDecisions(200);
     long fault = System.nanoTime();
     server.kill();
-    load.awaitModeDecisions(mode, 200, Duration.ofMillis(400));
+    load.awaitModeDecisions(mode, 200, Duration.ofSeconds(1)); // longer than any allowed wait
     long downUntil = System.nanoTime();
     server.launch();
     long back = System.nanoTime();
@@ -339,9 +347,10 @@ class FaultTest {
           recoveryNanos / 1e6);
     }
 
-    /** No call waited longer than the deadline plus scheduling slack. */
+    /** No call waited longer than the deadline plus scheduling slack: none waited out a fault. */
     void assertLatency() {
-      assertThat(Duration.ofNanos(maxLatencyNanos())).isLessThanOrEqualTo(DEADLINE.plus(SLACK));
+      assertThat(Duration.ofNanos(maxLatencyNanos())).isLessThanOrEqualTo(
+          DEADLINE.plus(LATENCY_SLACK));
     }
 
     /**
