@@ -79,8 +79,7 @@ final class Headers {
       if (outcomes.size() == 1) {
         Outcome o = outcomes.get(0);
         policyValue = o.rule.ietfPolicy();
-        stateValue = o.rule.stateItemPrefix(o.decision.bindingIndex()) + o.decision.remaining()
-            + ";t=" + ceilSeconds(o.decision.resetAfterNanos());
+        stateValue = state(o);
       } else {
         // Only decisions with a bucket behind them are described (a failure mode's are not).
         StringBuilder policy = new StringBuilder(64);
@@ -94,7 +93,7 @@ final class Headers {
             if (state.length() > 0) {
               state.append(", ");
             }
-            state(state, o);
+            state.append(state(o));
           }
         }
         policyValue = policy.toString();
@@ -127,13 +126,14 @@ final class Headers {
     return sb.toString();
   }
 
-  /** {@code "<name>";r=<remaining>;t=<seconds until full>} for a decided rule. */
-  private static StringBuilder state(StringBuilder sb, Outcome o) {
+  /**
+   * {@code "<name>";r=<remaining>;t=<seconds until full>} for a decided rule: its item's
+   * constant head, built once per limit, and the two numbers (one string, sized exactly).
+   */
+  private static String state(Outcome o) {
     Decision d = o.decision;
-    Policy p = o.rule.policy();
-    return sb.append('"').append(itemName(o.rule.name(), p.limits().size(), d.bindingIndex()))
-        .append("\";r=").append(d.remaining())
-        .append(";t=").append(ceilSeconds(d.resetAfterNanos()));
+    return o.rule.stateItemPrefix(d.bindingIndex()) + d.remaining() + ";t="
+        + ceilSeconds(d.resetAfterNanos());
   }
 
   /** {@code "<name>";r=} for limit {@code i} of a rule: the constant head of its state item. */
