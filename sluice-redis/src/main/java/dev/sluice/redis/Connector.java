@@ -18,6 +18,7 @@ import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -106,16 +107,47 @@ final class Connector {
 
   /** Makes the client from the URI; called with the lock held, when the first store arrives. */
   private void makeClient() {
-    ownedResources = ClientResources.builder()
-        .reconnectDelay(Delay.exponential(Duration.ofMillis(1), Duration.ofMillis(100), 2,
-            TimeUnit.MILLISECONDS))
-        .build();
+    ownedResources = ClientResources.builder().reconnectDelay(reconnectDelay()).build();
     if (clusterUri) {
       cluster = RedisClusterClient.create(ownedResources, parsed);
       cluster.setOptions(clusterClientOptions());
     } else {
       standalone = RedisClient.create(ownedResources, parsed.get(0));
       standalone.setOptions(clientOptions());
+    }
+  }
+
+  /**
+   * The wait before each reconnection attempt: exponential backoff with full jitter, uniform in
+   * {@code [0, min(RECONNECT_CAP, RECONNECT_BASE * 2^(attempt - 1))]} (0–100 ms, 0–200 ms, …,
+   * then 0–1 s), so that the nodes of a fleet that lost Redis together do not retry in lockstep:
+   * each draws its own waits, and a restarted server sees them arrive over up to a second
+   * rather than all at once. The cost: a node reconnects up to {@link #RECONNECT_CAP} after
+   * Redis is back (the failure mode answers meanwhile). Lettuce's own {@code Delay.fullJitter}
+   * is not this: it waits at least half of the exponential step.
+   */
+  static Delay reconnectDelay() {
+    return FullJitter.INSTANCE;
+  }
+
+  static final Duration RECONNECT_BASE = Duration.ofMillis(100);
+  static final Duration RECONNECT_CAP = Duration.ofSeconds(1);
+
+  /** {@link #reconnectDelay()}: stateless, one for every connection. */
+  static final class FullJitter extends Delay {
+    static final FullJitter INSTANCE = new FullJitter();
+
+    private FullJitter() {}
+
+    @Override
+    public Duration createDelay(long attempt) {
+      long cap = RECONNECT_CAP.toNanos();
+      long upper = RECONNECT_BASE.toNanos();
+      for (long i = 1; i < attempt && upper < cap; i++) {
+        upper <<= 1;
+      }
+      upper = Math.min(upper, cap);
+      return Duration.ofNanos(ThreadLocalRandom.current().nextLong(upper + 1));
     }
   }
 
@@ -162,14 +194,17 @@ final class Connector {
 
   /**
    * The same for a Cluster client, with a topology refresh every 30 s besides the adaptive ones
-   * (on redirects and reconnects), which Lettuce 7 enables by default.
+   * (on redirects and reconnects), which Lettuce 7 enables by default. The replay filter is set
+   * again: {@code ClusterClientOptions.builder(ClientOptions)} does not copy it, and without it a
+   * Cluster client would replay every command in flight after a reconnect.
    */
   static ClusterClientOptions clusterClientOptions() {
-    return ClusterClientOptions.builder(clientOptions())
+    ClusterClientOptions.Builder b = ClusterClientOptions.builder(clientOptions())
         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
             .enablePeriodicRefresh(Duration.ofSeconds(30))
-            .build())
-        .build();
+            .build());
+    b.replayFilter(command -> true);
+    return b.build();
   }
 
   boolean isCluster() {

@@ -51,6 +51,12 @@ class FaultTest {
    * seen at load 11 where the old 150 ms bound failed.
    */
   static final Duration LATENCY_SLACK = Duration.ofMillis(450);
+  /**
+   * How soon Redis decides again once it is back after a disconnection: the client's next
+   * reconnection attempt comes within the reconnect delay's cap ({@link Connector#RECONNECT_CAP},
+   * 1 s, full jitter), plus a second for the connection, the call and a busy machine.
+   */
+  static final Duration RECONNECTED_WITHIN = Connector.RECONNECT_CAP.plusSeconds(1);
   static final long CAPACITY = 1_000_000;
   static final Policy POLICY = Policy.of(Limit.of(CAPACITY, Duration.ofDays(3650)));
   static final String[] KEYS = {"k0", "k1", "k2", "k3"};
@@ -97,7 +103,7 @@ class FaultTest {
   /** Redis killed mid-run, down for a while, then started again (empty). */
   @ParameterizedTest
   @EnumSource(FailureMode.class)
-  void killed_midRun_modeDecidesThenRedisAgainWithinASecond(FailureMode mode) {
+  void killed_midRun_modeDecidesThenRedisAgainWithinTheReconnectCap(FailureMode mode) {
     load = Load.start(server.uri(), mode);
     load.awaitStoreDecisions(200);
     long fault = System.nanoTime();
@@ -112,7 +118,7 @@ class FaultTest {
     r.report("killed", mode, recovery);
     r.assertLatency();
     r.assertModeBetween(mode, fault + DEADLINE.toNanos() + SLACK.toNanos(), downUntil);
-    assertThat(Duration.ofNanos(recovery)).isLessThan(Duration.ofSeconds(1));
+    assertThat(Duration.ofNanos(recovery)).isLessThan(RECONNECTED_WITHIN);
     // the data died with the server: what Redis holds now is exactly what it admitted since
     // the new server started (no call can reach it before)
     r.assertCountedOnce(load.store.get(), downUntil, true);
@@ -147,14 +153,18 @@ class FaultTest {
     load = Load.start(server.uri(), mode);
     load.awaitStoreDecisions(200);
     for (int i = 0; i < 5; i++) {
+      long before = load.store.get().stats.reloads.get();
       admin().scriptFlush();
       load.awaitStoreDecisions(200);
+      // one EVAL per command that met the empty cache: at most the store's commands in flight
+      long reloads = load.store.get().stats.reloads.get() - before;
+      System.out.println("RELOADS flush " + i + ": " + reloads);
+      assertThat(reloads).as("EVALs after flush %d", i).isBetween(1L, (long) Batcher.MAX_COMMANDS);
     }
     Result r = load.stop();
     RedisStore<String> store = load.store.get();
     r.report("script flush", mode, 0);
     r.assertLatency();
-    assertThat(store.stats.reloads.get()).isGreaterThanOrEqualTo(5);
     // no NOSCRIPT ever reaches the caller as a failure (a deadline missed under load might)
     assertThat(store.stats.errors.get()).isZero();
     r.assertCountedOnce(store, Long.MIN_VALUE, false);
@@ -166,6 +176,7 @@ class FaultTest {
   void restarted_stateLost_bucketsFullAgainAndCounted(FailureMode mode) {
     load = Load.start(server.uri(), mode);
     load.awaitStoreDecisions(300);
+    long reloadsBefore = load.store.get().stats.reloads.get();
     server.kill();
     long relaunch = System.nanoTime();
     server.launch();
@@ -175,8 +186,13 @@ class FaultTest {
     Result r = load.stop();
     r.report("restarted", mode, recovery);
     r.assertLatency();
+    // semantics only: the restart is immediate, so no call can be sure to start and end while
+    // Redis is down (the killed case checks that window)
     r.assertModeBetween(mode, Long.MAX_VALUE, Long.MAX_VALUE);
-    assertThat(Duration.ofNanos(recovery)).isLessThan(Duration.ofSeconds(1));
+    assertThat(Duration.ofNanos(recovery)).isLessThan(RECONNECTED_WITHIN);
+    // the new server knows no script: one EVAL per command in flight when it first answered
+    assertThat(load.store.get().stats.reloads.get() - reloadsBefore)
+        .isBetween(1L, (long) Batcher.MAX_COMMANDS);
     assertThat(r.storeAdmittedBefore(relaunch)).isPositive();
     r.assertCountedOnce(load.store.get(), relaunch, true);
   }
@@ -393,19 +409,31 @@ class FaultTest {
     /**
      * Redis's count is the admissions it reported, each once: for every key, the permits gone
      * from its bucket are at least the admissions Redis reported (since {@code since} if the
-     * data was lost then) and at most those plus the calls that may have run after missing
-     * their deadline. A request applied twice (a replay, a retried EVALSHA) would exceed that.
+     * data was lost then) and at most those plus that key's own calls that may have run after
+     * missing their deadline: its failure-mode answers that took the deadline or longer (a call
+     * failed fast, by the breaker or a rejected command, never reached Redis). A request applied
+     * twice (a replay, a retried EVALSHA) exceeds that by one, on its key.
      */
     void assertCountedOnce(RedisStore<String> store, long since, boolean lostAtSince) {
-      long ambiguous = store.stats.timeouts.get();
+      long total = 0;
       for (int k = 0; k < KEYS.length; k++) {
         int key = k;
         long admitted = events.stream().filter(e -> e.key() == key
             && e.decision().source() == Decision.Source.STORE && e.decision().allowed()
             && (!lostAtSince || e.start() - since > 0)).count();
+        long ambiguous = events.stream().filter(e -> e.key() == key
+            && e.decision().source() != Decision.Source.STORE
+            && e.end() - e.start() >= DEADLINE.toNanos()
+            && (!lostAtSince || e.end() - since > 0)).count();
+        total += ambiguous;
         long taken = CAPACITY - finalAvailable[k];
-        assertThat(taken).as("permits gone from key %d", k).isBetween(admitted, admitted + ambiguous);
+        System.out.printf("COUNTED key %d: taken %d, admitted %d, ambiguous %d%n",
+            k, taken, admitted, ambiguous);
+        assertThat(taken).as("permits gone from key %d (admitted %d, its own ambiguous calls %d)",
+            k, admitted, ambiguous).isBetween(admitted, admitted + ambiguous);
       }
+      // every call that timed out after being sent is among them (the per-key bound is no looser)
+      assertThat(total).isGreaterThanOrEqualTo(lostAtSince ? 0 : store.stats.timeouts.get());
     }
   }
 }
