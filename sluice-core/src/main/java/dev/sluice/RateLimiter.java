@@ -35,6 +35,7 @@ public final class RateLimiter<K> implements AutoCloseable {
   private final FailureMode failureMode;
   private final Ticker ticker;
   private final RateLimitListener listener;
+  private final FailureLog failureLog;
   private volatile RateStore<K> localFallback;
   private volatile boolean closed;
 
@@ -47,6 +48,7 @@ public final class RateLimiter<K> implements AutoCloseable {
     this.failureMode = failureMode;
     this.ticker = ticker;
     this.listener = listener;
+    this.failureLog = new FailureLog(name, failureMode);
   }
 
   private void backendError(Throwable error) {
@@ -61,6 +63,7 @@ public final class RateLimiter<K> implements AutoCloseable {
 
   private Decision onFailure(K key, long permits, Throwable error) {
     backendError(error);
+    failureLog.failed(error);
     return switch (failureMode) {
       case OPEN -> Decision.FAILED_OPEN;
       case CLOSED -> Decision.FAILED_CLOSED;
