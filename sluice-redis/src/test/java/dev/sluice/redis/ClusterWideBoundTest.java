@@ -23,8 +23,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * "N per second" holds across nodes: limiters in this JVM with tickers skewed by -10 s, 0 and
- * +10 s, and two more JVMs (skewed +10 s and -10 s), all hammer one key through Redis for a few
- * seconds (20 s with {@code -Predis-long}). Every node starts only once Redis has decided one of
+ * +10 s, and two more JVMs (skewed +10 s and -10 s, 2 threads each), all hammer one key through
+ * Redis for 3 s; with {@code -Predis-long}, four child JVMs instead (±10 s, ±5 s) of 8 threads
+ * each, for 60 s, on standalone Redis and on a 3-master Cluster. Every node starts only once Redis has decided one of
  * its requests. Redis's clock, read before the start signal and after everyone stopped, bounds
  * what they may admit together; the tickers do not matter.
  *
@@ -55,7 +56,11 @@ class ClusterWideBoundTest {
     String uri = topology.equals("cluster") ? SharedRedis.clusterUri() : SharedRedis.uri();
     String timeUri = topology.equals("cluster")
         ? "redis://127.0.0.1:" + SharedRedis.clusterPorts().get(0) : SharedRedis.uri();
-    Duration run = LONG ? Duration.ofSeconds(20) : Duration.ofSeconds(3);
+    Duration run = LONG ? Duration.ofSeconds(60) : Duration.ofSeconds(3);
+    // -Predis-long: four child JVMs of 8 threads each; the default build: two of 2
+    long[] childSkews = LONG ? new long[] {TEN_SECONDS, -TEN_SECONDS, TEN_SECONDS / 2,
+        -TEN_SECONDS / 2} : new long[] {TEN_SECONDS, -TEN_SECONDS};
+    String childThreads = LONG ? "8" : "2";
     String name = SharedRedis.uniqueName("bound");
     String key = "the-key";
     Limit limit = Limit.of(PERMITS, Duration.ofMillis(PERIOD_MS)).withCapacity(CAPACITY);
@@ -66,15 +71,15 @@ class ClusterWideBoundTest {
     List<BoundNode.Node> nodes = new ArrayList<>();
     RedisClient timeClient = RedisClient.create(timeUri);
     try (StatefulRedisConnection<String, String> time = timeClient.connect()) {
-      for (long skew : new long[] {TEN_SECONDS, -TEN_SECONDS}) {
+      for (long skew : childSkews) {
         Process p = new ProcessBuilder(javaBinary(), "-Xmx256m", "-cp", testClassPath(),
             BoundNode.class.getName(), uri, name, key, Long.toString(PERMITS),
-            Long.toString(PERIOD_MS), Long.toString(CAPACITY), Long.toString(skew), "2")
+            Long.toString(PERIOD_MS), Long.toString(CAPACITY), Long.toString(skew), childThreads)
             .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         children.add(p);
         outputs.add(new BufferedReader(
             new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
-        childNames.add("child" + (skew > 0 ? "+" : "-") + "10s");
+        childNames.add("child" + (skew > 0 ? "+" : "-") + Math.abs(skew) / 1_000_000_000L + "s");
       }
       for (long skew : new long[] {-TEN_SECONDS, 0, TEN_SECONDS}) {
         BoundNode.Node node = new BoundNode.Node(uri, name, limit, skew);
