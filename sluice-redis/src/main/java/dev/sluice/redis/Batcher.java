@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -22,6 +24,10 @@ import java.util.function.BiConsumer;
  * <p>A command whose reply is {@code NOSCRIPT} (after {@code SCRIPT FLUSH}, a restart or a
  * failover) is sent once more with {@code EVAL}, which loads and runs the script in the same
  * command: nothing ran the first time, so nothing is counted twice. No other failure is retried.
+ *
+ * <p>One caller's calls reach Redis in the order it made them (batches are taken from the queue
+ * and written under one lock, and never written from an I/O thread); only a batch resent after
+ * {@code NOSCRIPT} may run after commands written while it was away.
  */
 final class Batcher {
 
@@ -61,8 +67,14 @@ final class Batcher {
    * while fewer than {@value #MAX_COMMANDS} of this store's commands are in flight. Called after
    * every enqueue and every completed command, so a call never waits for more than the
    * commands ahead of it.
+   *
+   * <p>Taking calls from the queue and sending them is one step under this batcher's lock:
+   * otherwise a thread could take a call, another take the calls behind it and send them first,
+   * and Redis would decide a caller's calls out of the order they were made (a later call
+   * admitted, the earlier one refused). Sending only writes to the connection; it never waits
+   * for Redis.
    */
-  private void pump(RedisScriptingAsyncCommands<byte[], byte[]> commands) {
+  private synchronized void pump(RedisScriptingAsyncCommands<byte[], byte[]> commands) {
     for (;;) {
       int n = commandsInFlight.get();
       if (n >= MAX_COMMANDS || queue.isEmpty()) {
@@ -211,10 +223,27 @@ final class Batcher {
       }
     }
 
-    /** Frees this command's slot and sends what queued up meanwhile. */
+    /**
+     * Frees this command's slot and sends what queued up meanwhile, from one of the client's
+     * computation threads: this runs where the reply completed, usually a Lettuce I/O thread,
+     * and a command written there would overtake the commands callers handed over before it
+     * (see {@link Connector#sender()}), deciding a caller's later calls before its earlier ones.
+     */
     private void release() {
       if (counted && released.compareAndSet(false, true)) {
         commandsInFlight.decrementAndGet();
+        if (queue.isEmpty()) {
+          return;
+        }
+        Executor sender = connector.sender();
+        if (sender != null) {
+          try {
+            sender.execute(() -> pump(commands));
+            return;
+          } catch (RejectedExecutionException e) {
+            // the client is shutting down: send (and fail) them here
+          }
+        }
         pump(commands);
       }
     }

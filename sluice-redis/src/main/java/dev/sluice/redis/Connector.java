@@ -18,6 +18,7 @@ import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -48,8 +49,8 @@ final class Connector {
   private final boolean clusterUri;
   private final String description;
 
-  private RedisClient standalone;
-  private RedisClusterClient cluster;
+  private volatile RedisClient standalone;
+  private volatile RedisClusterClient cluster;
   private ClientResources ownedResources;
   private int stores;
   private boolean closed;
@@ -261,6 +262,20 @@ final class Connector {
       }
     }
     return c;
+  }
+
+  /**
+   * Where work that sends commands runs when it is started on one of Lettuce's I/O threads (a
+   * reply completing): the client's computation threads, never an I/O thread. A command written
+   * from an I/O thread goes out at once, ahead of the commands other threads handed to it before;
+   * written from any other thread, it is queued behind them, in the order they were written.
+   * Null once the client is shut down.
+   */
+  Executor sender() {
+    RedisClient s = standalone;
+    RedisClusterClient cc = cluster;
+    ClientResources r = s != null ? s.getResources() : cc != null ? cc.getResources() : null;
+    return r == null ? null : r.eventExecutorGroup();
   }
 
   /** The deadline watcher of asynchronous calls, or null once shut down. */

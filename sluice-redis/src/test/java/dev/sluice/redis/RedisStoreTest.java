@@ -202,6 +202,29 @@ class RedisStoreTest {
     }
   }
 
+  /**
+   * One thread's async calls on one key are decided in the order it made them, while replies
+   * complete (and send the queued calls) on Lettuce's threads: with capacity C, exactly the first
+   * C are admitted. Many rounds, so that a send racing a completion has its chance to reorder.
+   */
+  @Test
+  void decideAsync_oneThreadsCalls_decidedInTheOrderMade() {
+    for (int round = 0; round < 40; round++) {
+      try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(50))) {
+        List<CompletableFuture<Decision>> calls = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+          calls.add(store.decideAsync("k", 1).toCompletableFuture());
+        }
+        StringBuilder order = new StringBuilder();
+        for (CompletableFuture<Decision> call : calls) {
+          order.append(call.join().allowed() ? 'T' : 'F');
+        }
+        assertThat(order.toString()).as("round %d", round)
+            .isEqualTo("T".repeat(50) + "F".repeat(50));
+      }
+    }
+  }
+
   @Test
   void decide_afterScriptFlush_reloadsOnceAndCountsOnce() {
     try (RedisStore<String> store = store(Limit.of(1, Duration.ofHours(1)).withCapacity(10))
