@@ -224,9 +224,9 @@ final class Batcher {
     }
 
     /**
-     * Frees this command's slot and sends what queued up meanwhile, from one of the client's
-     * computation threads: this runs where the reply completed, usually a Lettuce I/O thread,
-     * and a command written there would overtake the commands callers handed over before it
+     * Frees this command's slot and sends what queued up meanwhile, from the connector's sender
+     * thread: this runs where the reply completed, usually a Lettuce I/O thread, and a command
+     * written there would overtake the commands callers handed over before it
      * (see {@link Connector#sender()}), deciding a caller's later calls before its earlier ones.
      */
     private void release() {
@@ -241,7 +241,7 @@ final class Batcher {
             sender.execute(() -> pump(commands));
             return;
           } catch (RejectedExecutionException e) {
-            // the client is shutting down: send (and fail) them here
+            // the connector is shutting down: send (and fail) them here
           }
         }
         pump(commands);

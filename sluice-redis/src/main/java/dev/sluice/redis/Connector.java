@@ -19,6 +19,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -49,8 +51,8 @@ final class Connector {
   private final boolean clusterUri;
   private final String description;
 
-  private volatile RedisClient standalone;
-  private volatile RedisClusterClient cluster;
+  private RedisClient standalone;
+  private RedisClusterClient cluster;
   private ClientResources ownedResources;
   private int stores;
   private boolean closed;
@@ -59,6 +61,7 @@ final class Connector {
   private Thread attempt;
   private long lastAttempt;
   private Deadlines deadlines;
+  private volatile ThreadPoolExecutor sender;
 
   private Connector(RedisClient standalone, RedisClusterClient cluster, String uri,
       List<RedisURI> parsed, boolean clusterUri, String description) {
@@ -229,6 +232,14 @@ final class Connector {
           makeClient();
         }
         deadlines = new Deadlines();
+        ThreadPoolExecutor e = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS,
+            new LinkedBlockingQueue<>(), r -> {
+              Thread t = new Thread(r, "sluice-redis-sender");
+              t.setDaemon(true);
+              return t;
+            });
+        e.prestartAllCoreThreads();
+        sender = e;
         lastAttempt = 0;
       }
       started = commands == null ? startAttempt() : null;
@@ -266,16 +277,13 @@ final class Connector {
 
   /**
    * Where work that sends commands runs when it is started on one of Lettuce's I/O threads (a
-   * reply completing): the client's computation threads, never an I/O thread. A command written
-   * from an I/O thread goes out at once, ahead of the commands other threads handed to it before;
-   * written from any other thread, it is queued behind them, in the order they were written.
-   * Null once the client is shut down.
+   * reply completing): one daemon thread of this connector, never an I/O thread. A command
+   * written from an I/O thread goes out at once, ahead of the commands other threads handed to
+   * it before; written from any other thread, it is queued behind them, in the order they were
+   * written. Started with the first store, ended with the last; null when there is none.
    */
   Executor sender() {
-    RedisClient s = standalone;
-    RedisClusterClient cc = cluster;
-    ClientResources r = s != null ? s.getResources() : cc != null ? cc.getResources() : null;
-    return r == null ? null : r.eventExecutorGroup();
+    return sender;
   }
 
   /** The deadline watcher of asynchronous calls, or null once shut down. */
@@ -346,6 +354,7 @@ final class Connector {
   private void shutdown(boolean forever) {
     StatefulConnection<byte[], byte[]> c;
     Deadlines t;
+    ThreadPoolExecutor e;
     RedisClient s = null;
     RedisClusterClient cc = null;
     ClientResources r;
@@ -370,12 +379,17 @@ final class Connector {
       connection = null;
       commands = null;
       deadlines = null;
+      e = sender;
+      sender = null;
     }
     if (c != null) {
       c.close();
     }
     if (t != null) {
       t.stop();
+    }
+    if (e != null) {
+      e.shutdown();
     }
     if (s != null) {
       s.shutdown(Duration.ZERO, Duration.ofSeconds(2));
