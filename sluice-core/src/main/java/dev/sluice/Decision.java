@@ -56,10 +56,19 @@ public final class Decision {
   private final long retryAfterNanos;
   private final long resetAfterNanos;
   private final Source source;
+  private final boolean shadowed;
 
   private Decision(
       boolean allowed, long remaining, Limit binding, int bindingIndex, long retryAfterNanos,
       long resetAfterNanos, Source source) {
+    this(allowed, remaining, binding, bindingIndex, retryAfterNanos, resetAfterNanos, source,
+        false);
+  }
+
+  private Decision(
+      boolean allowed, long remaining, Limit binding, int bindingIndex, long retryAfterNanos,
+      long resetAfterNanos, Source source, boolean shadowed) {
+    this.shadowed = shadowed;
     this.allowed = allowed;
     this.remaining = remaining;
     this.binding = binding;
@@ -73,6 +82,27 @@ public final class Decision {
   Decision asLocalFallback() {
     return new Decision(allowed, remaining, binding, bindingIndex, retryAfterNanos,
         resetAfterNanos, Source.LOCAL_FALLBACK);
+  }
+
+  /**
+   * This refusal, let through by a limiter in shadow mode: allowed, and marked
+   * {@link #wouldRefuse()}; the counts and the wait are the refusal's.
+   */
+  Decision asShadowed() {
+    return new Decision(true, remaining, binding, bindingIndex, retryAfterNanos,
+        resetAfterNanos, source, true);
+  }
+
+  /**
+   * Whether a limiter in shadow mode let this request through although it would have refused
+   * it: {@link #allowed()} is then true, nothing was taken, and {@link #remaining()},
+   * {@link #retryAfter()} and {@link #resetAfter()} are the refusal's (its would-be wait).
+   * Always false for a limiter that enforces.
+   *
+   * @return true for a would-be refusal
+   */
+  public boolean wouldRefuse() {
+    return shadowed;
   }
 
   /**
@@ -261,7 +291,8 @@ public final class Decision {
         && Objects.equals(d.binding, binding)
         && d.retryAfterNanos == retryAfterNanos
         && d.resetAfterNanos == resetAfterNanos
-        && d.source == source;
+        && d.source == source
+        && d.shadowed == shadowed;
   }
 
   @Override
@@ -272,7 +303,7 @@ public final class Decision {
     h = 31 * h + bindingIndex;
     h = 31 * h + Long.hashCode(retryAfterNanos);
     h = 31 * h + Long.hashCode(resetAfterNanos);
-    return 31 * h + source.hashCode();
+    return 31 * (31 * h + source.hashCode()) + Boolean.hashCode(shadowed);
   }
 
   @Override
@@ -282,6 +313,7 @@ public final class Decision {
         + ", limit=" + limit() + (bindingIndex > 0 ? " (limit " + bindingIndex + ")" : "")
         + ", retryAfter=" + (retryAfterNanos == NEVER ? "never" : retryAfterNanos + "ns")
         + ", resetAfter=" + resetAfterNanos + "ns"
-        + (source == Source.STORE ? "" : ", source=" + source) + "]";
+        + (source == Source.STORE ? "" : ", source=" + source)
+        + (shadowed ? ", shadow: would refuse" : "") + "]";
   }
 }

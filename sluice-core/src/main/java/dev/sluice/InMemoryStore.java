@@ -2,6 +2,7 @@ package dev.sluice;
 
 import dev.sluice.internal.BucketTable;
 import dev.sluice.internal.Engine;
+import dev.sluice.internal.Engines;
 import dev.sluice.internal.Cleaner;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
@@ -37,6 +38,15 @@ import java.util.Objects;
  *       store cannot place, so a flood of new keys gets at most one key's worth of permits.</li>
  * </ul>
  *
+ * <h2>Policies</h2>
+ * Each call names its policy ({@link dev.sluice.spi.RateStore}); a bucket remembers the policy it
+ * was written under (its engine, compiled once per policy and shared by equal policies). A key
+ * whose call names another policy is converted by the carry-over rule first, in one
+ * compare-and-set that also stops every other decision on the old state, so no decision mixes
+ * two policies. A key deciding under the same {@code Policy} instance as its bucket costs what
+ * it did before (one identity comparison more); an equal but distinct instance costs an
+ * {@code equals} per decision, so reuse policy instances.
+ *
  * <h2>Time</h2>
  * Only the ticker is read, once per call (the system ticker is {@link System#nanoTime()}, which
  * wall-clock steps do not move). A ticker that goes backwards mints nothing, also across expiry:
@@ -55,19 +65,16 @@ public final class InMemoryStore<K> implements RateStore<K> {
    */
   public static final long DEFAULT_MAX_KEYS = 1_000_000L;
 
-  /** The grace before a full bucket expires is capped (2^60 ns, 36 years) to keep sums in range. */
-  private static final long GRACE_BOUND = 1L << 60;
-
   private final Ticker ticker;
+  private final Policy policy;
   private final BucketTable<K> table;
   private final Cleaner cleaner;
 
   private InMemoryStore(String name, Policy policy, Ticker ticker, Factory options) {
     this.ticker = ticker;
-    long grace = Math.min(GRACE_BOUND, policy.limits().stream()
-        .mapToLong(l -> l.fillTime().toNanos()).max().orElseThrow());
+    this.policy = policy;
     this.table = new BucketTable<>(
-        Engine.of(policy), options.maxKeys, options.initialCapacity, ticker.read(), grace);
+        new Engines(), policy, options.maxKeys, options.initialCapacity, ticker.read());
     this.cleaner = options.cleanerNanos == 0
         ? null
         : Cleaner.start("sluice-cleaner-" + name, table, ticker, options.cleanerNanos);
@@ -84,30 +91,34 @@ public final class InMemoryStore<K> implements RateStore<K> {
   }
 
   @Override
-  public boolean tryAcquire(K key, long permits) {
+  public boolean tryAcquire(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(policy, "policy");
     Engine.checkPermits(permits);
-    return table.take(key, ticker.read(), permits, false) == Engine.TAKEN;
+    return table.take(key, policy, ticker.read(), permits, false) == Engine.TAKEN;
   }
 
   @Override
-  public Decision decide(K key, long permits) {
+  public Decision decide(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(policy, "policy");
     Engine.checkPermits(permits);
-    return table.take(key, ticker.read(), permits, true);
+    return table.take(key, policy, ticker.read(), permits, true);
   }
 
   @Override
-  public void refund(K key, long permits, long heldNanos) {
+  public void refund(K key, Policy policy, long permits, long heldNanos) {
     Objects.requireNonNull(key, "key");
-    Engine.checkPermits(permits);
-    table.refund(key, ticker.read(), permits, heldNanos);
+    Objects.requireNonNull(policy, "policy");
+    Engine.checkRefund(policy, permits);
+    table.refund(key, policy, ticker.read(), permits, heldNanos);
   }
 
   @Override
-  public long availablePermits(K key) {
+  public long availablePermits(K key, Policy policy) {
     Objects.requireNonNull(key, "key");
-    return table.available(key, ticker.read());
+    Objects.requireNonNull(policy, "policy");
+    return table.available(key, policy, ticker.read());
   }
 
   /**
@@ -132,6 +143,19 @@ public final class InMemoryStore<K> implements RateStore<K> {
     return table.evictions();
   }
 
+  // The store's creation policy, for this package's tests.
+  boolean tryAcquire(K key, long permits) {
+    return tryAcquire(key, policy, permits);
+  }
+
+  Decision decide(K key, long permits) {
+    return decide(key, policy, permits);
+  }
+
+  long availablePermits(K key) {
+    return availablePermits(key, policy);
+  }
+
   /** Permits the shared overflow bucket admitted so far (for tests and diagnostics). */
   long overflowAdmitted() {
     return table.overflowAdmitted();
@@ -145,7 +169,7 @@ public final class InMemoryStore<K> implements RateStore<K> {
    * @return buckets dropped
    */
   public long cleanUp() {
-    return table.expireAll(ticker.read(), 0, () -> false);
+    return table.expireAll(ticker.read(), false, () -> false);
   }
 
   /** Stops the cleaner thread, if any (waiting for it to end), and forgets every bucket. */

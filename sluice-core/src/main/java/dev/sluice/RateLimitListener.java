@@ -23,6 +23,30 @@ public interface RateLimitListener {
   default void onDecision(String limiter, boolean allowed, Decision.Source source, long latencyNanos) {}
 
   /**
+   * A decision was made by a limiter in shadow mode ({@link RateLimiter.Builder#shadow}), instead
+   * of {@link #onDecision}: {@code allowed} is what enforcing would have answered; the request
+   * was let through either way.
+   *
+   * @param limiter the limiter's name
+   * @param allowed whether enforcing would have admitted the request
+   * @param source who decided
+   * @param latencyNanos time spent deciding, in nanoseconds
+   */
+  default void onShadowDecision(
+      String limiter, boolean allowed, Decision.Source source, long latencyNanos) {}
+
+  /**
+   * An admitted request left its key at or below the limiter's near-limit fraction of the
+   * binding limit's capacity ({@link RateLimiter.Builder#nearLimit}): the key is approaching its
+   * limit. Called after {@link #onDecision} (or {@link #onShadowDecision}) for the same request.
+   *
+   * @param limiter the limiter's name
+   * @param remaining permits left in the binding limit
+   * @param capacity that limit's capacity
+   */
+  default void onNearLimit(String limiter, long remaining, long capacity) {}
+
+  /**
    * The store could not decide; the failure mode will.
    *
    * @param limiter the limiter's name

@@ -30,25 +30,41 @@ import java.util.concurrent.CompletionStage;
 public final class RateLimiter<K> implements AutoCloseable {
 
   private final String name;
-  private final Policy policy;
+  /** The policy of every key when there are no plans; replaced by {@link #updatePolicy}. */
+  private volatile Policy policy;
+  /** Null for a one-policy limiter. */
+  private final Plans<K> plans;
   private final RateStore<K> store;
   private final FailureMode failureMode;
   private final Ticker ticker;
   private final RateLimitListener listener;
   private final FailureLog failureLog;
+  private final boolean shadow;
+  private final double nearLimit;
   private volatile RateStore<K> localFallback;
   private volatile boolean closed;
 
   private RateLimiter(
-      String name, Policy policy, RateStore<K> store, FailureMode failureMode, Ticker ticker,
-      RateLimitListener listener) {
+      String name, Policy policy, Plans<K> plans, RateStore<K> store, FailureMode failureMode,
+      Ticker ticker, RateLimitListener listener, boolean shadow, double nearLimit) {
     this.name = name;
     this.policy = policy;
+    this.plans = plans;
     this.store = store;
     this.failureMode = failureMode;
     this.ticker = ticker;
     this.listener = listener;
     this.failureLog = new FailureLog(name, failureMode);
+    this.shadow = shadow;
+    this.nearLimit = nearLimit;
+  }
+
+  /** The policy {@code key} is decided under now. */
+  private Policy policyFor(K key) {
+    if (plans == null) {
+      return policy;
+    }
+    return plans.policyFor(key);
   }
 
   private void backendError(Throwable error) {
@@ -61,7 +77,7 @@ public final class RateLimiter<K> implements AutoCloseable {
     }
   }
 
-  private Decision onFailure(K key, long permits, Throwable error) {
+  private Decision onFailure(K key, Policy keyPolicy, long permits, Throwable error) {
     backendError(error);
     failureLog.failed(error);
     return switch (failureMode) {
@@ -69,7 +85,7 @@ public final class RateLimiter<K> implements AutoCloseable {
       case CLOSED -> Decision.FAILED_CLOSED;
       case LOCAL -> {
         try {
-          yield local().decide(key, permits).asLocalFallback();
+          yield local().decide(key, keyPolicy, permits).asLocalFallback();
         } catch (StoreUnavailableException closedMeanwhile) {
           yield afterClose();
         }
@@ -117,7 +133,20 @@ public final class RateLimiter<K> implements AutoCloseable {
    * @return a builder
    */
   public static Builder builder(Policy policy) {
-    return new Builder(Objects.requireNonNull(policy, "policy"));
+    return new Builder(Objects.requireNonNull(policy, "policy"), null);
+  }
+
+  /**
+   * A builder for a limiter deciding each key under its plan's policy ({@link Plans}). The
+   * limiter's key type must be the plans' ({@code RateLimiter<String> l =
+   * RateLimiter.builder(stringPlans).build()}).
+   *
+   * @param plans the plans
+   * @return a builder
+   */
+  public static Builder builder(Plans<?> plans) {
+    Objects.requireNonNull(plans, "plans");
+    return new Builder(plans.first(), plans);
   }
 
   /**
@@ -165,59 +194,72 @@ public final class RateLimiter<K> implements AutoCloseable {
   public CompletionStage<Decision> decideAsync(K key, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
+    Policy p = policyFor(key);
     long start = listener == null ? 0 : System.nanoTime();
     if (closed) {
-      return CompletableFuture.completedFuture(settle(key, permits, afterClose(), null, start));
+      return CompletableFuture.completedFuture(settle(key, p, permits, afterClose(), null, start));
     }
     CompletionStage<Decision> stage;
     try {
-      stage = store.decideAsync(key, permits);
+      stage = store.decideAsync(key, p, permits);
     } catch (StoreUnavailableException e) {
-      return CompletableFuture.completedFuture(settle(key, permits, null, e, start));
+      return CompletableFuture.completedFuture(settle(key, p, permits, null, e, start));
     }
-    return stage.handle((decision, failure) -> settle(key, permits, decision, failure, start));
+    return stage.handle((decision, failure) -> settle(key, p, permits, decision, failure, start));
   }
 
-  /** The synchronous path; without a listener and a report, the store's allocation-free path. */
+  /** The synchronous path; without a listener, shadow and a report, the store's allocation-free path. */
   private Decision decide(K key, long permits, boolean report) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
+    Policy p = policyFor(key);
     long start = listener == null ? 0 : System.nanoTime();
     if (closed) {
-      return settle(key, permits, afterClose(), null, start);
+      return settle(key, p, permits, afterClose(), null, start);
     }
     Decision d;
     try {
-      d = report || listener != null
-          ? store.decide(key, permits)
-          : store.tryAcquire(key, permits) ? Engine.TAKEN : Engine.REFUSED;
+      d = report || listener != null || shadow
+          ? store.decide(key, p, permits)
+          : store.tryAcquire(key, p, permits) ? Engine.TAKEN : Engine.REFUSED;
     } catch (StoreUnavailableException e) {
-      return settle(key, permits, null, e, start);
+      return settle(key, p, permits, null, e, start);
     }
-    return listener == null ? d : settle(key, permits, d, null, start);
+    return listener == null && !shadow ? d : settle(key, p, permits, d, null, start);
   }
 
   /**
-   * Where every path ends: a store failure becomes the failure mode's answer, and the listener
-   * hears the decision. Other failures propagate.
+   * Where every path ends: a store failure becomes the failure mode's answer, the listener hears
+   * the decision (and whether it leaves the key near its limit), and in shadow mode a refusal is
+   * let through. Other failures propagate.
    */
-  private Decision settle(K key, long permits, Decision d, Throwable failure, long start) {
+  private Decision settle(
+      K key, Policy p, long permits, Decision d, Throwable failure, long start) {
     if (failure != null) {
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null
           ? failure.getCause() : failure;
       if (!(cause instanceof StoreUnavailableException)) {
         throw failure instanceof CompletionException ce ? ce : new CompletionException(cause);
       }
-      d = onFailure(key, permits, cause);
+      d = onFailure(key, p, permits, cause);
     }
     if (listener != null) {
       try {
-        listener.onDecision(name, d.allowed(), d.source(), System.nanoTime() - start);
+        long latency = System.nanoTime() - start;
+        if (shadow) {
+          listener.onShadowDecision(name, d.allowed(), d.source(), latency);
+        } else {
+          listener.onDecision(name, d.allowed(), d.source(), latency);
+        }
+        if (d.allowed() && d.bindingIndex() >= 0
+            && d.remaining() <= nearLimit * d.limit()) {
+          listener.onNearLimit(name, d.remaining(), d.limit());
+        }
       } catch (RuntimeException ignored) {
         // a listener cannot change a decision
       }
     }
-    return d;
+    return shadow && !d.allowed() ? d.asShadowed() : d;
   }
 
   /**
@@ -245,13 +287,14 @@ public final class RateLimiter<K> implements AutoCloseable {
    */
   public boolean refund(K key, long permits, Duration heldFor) {
     Objects.requireNonNull(key, "key");
-    Engine.checkRefund(policy, permits);
+    Policy p = policyFor(key);
+    Engine.checkRefund(p, permits);
     long held = Engine.heldNanos(heldFor);
     if (closed) {
       return false;
     }
     try {
-      store.refund(key, permits, held);
+      store.refund(key, p, permits, held);
       return true;
     } catch (StoreUnavailableException e) {
       backendError(e);
@@ -270,20 +313,21 @@ public final class RateLimiter<K> implements AutoCloseable {
    */
   public long availablePermits(K key) {
     Objects.requireNonNull(key, "key");
+    Policy p = policyFor(key);
     if (!closed) {
       try {
-        return store.availablePermits(key);
+        return store.availablePermits(key, p);
       } catch (StoreUnavailableException e) {
         if (failureMode == FailureMode.LOCAL) {
           try {
-            return local().availablePermits(key);
+            return local().availablePermits(key, p);
           } catch (StoreUnavailableException closedMeanwhile) {
             return 0;
           }
         }
       }
     }
-    return failureMode == FailureMode.OPEN ? policy.maxPermitsPerRequest() : 0;
+    return failureMode == FailureMode.OPEN ? p.maxPermitsPerRequest() : 0;
   }
 
   /**
@@ -305,12 +349,53 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
-   * The policy enforced per key.
+   * The policy enforced per key (with plans: the first plan's policy; see {@link #policyFor}).
    *
    * @return the policy
    */
   public Policy policy() {
-    return policy;
+    return plans == null ? policy : plans.first();
+  }
+
+  /**
+   * The policy {@code key} is decided under now (its plan's, with plans).
+   *
+   * @param key the key, not null
+   * @return the policy
+   * @throws IllegalStateException if the plans' function assigns the key no plan
+   */
+  public Policy policy(K key) {
+    return policyFor(Objects.requireNonNull(key, "key"));
+  }
+
+  /**
+   * Replaces the policy of every key, live: the next decision of each key is made under
+   * {@code newPolicy}, with no pause and no lost state. Each key's bucket is converted at its
+   * next call by the carry-over rule: each limit keeps the permits the limit at the same
+   * position held at that instant (capped at its new capacity) and refills at the new rate from
+   * then; a limit with no counterpart starts as a new bucket's would. No decision mixes the old
+   * and the new limits. With {@link Plans}, change a plan instead ({@link Plans#update}).
+   *
+   * @param newPolicy the new policy
+   * @throws IllegalStateException if this limiter has plans
+   */
+  public void updatePolicy(Policy newPolicy) {
+    Objects.requireNonNull(newPolicy, "newPolicy");
+    if (plans != null) {
+      throw new IllegalStateException(
+          "limiter " + name + " decides by plans: change a plan with Plans.update");
+    }
+    policy = newPolicy;
+  }
+
+  /**
+   * Whether this limiter is in shadow mode: it decides and takes as if enforcing, reports the
+   * would-be refusals, and lets every request through.
+   *
+   * @return true in shadow mode
+   */
+  public boolean shadow() {
+    return shadow;
   }
 
   /**
@@ -353,21 +438,63 @@ public final class RateLimiter<K> implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "RateLimiter[" + name + ", " + policy + "]";
+    return "RateLimiter[" + name + ", " + (plans == null ? policy : plans)
+        + (shadow ? ", shadow" : "") + "]";
   }
 
   /** Builds a {@link RateLimiter}. Not thread-safe; reusable. */
   public static final class Builder {
 
+    /** The fraction of capacity at or below which an admitted request is reported near the limit. */
+    public static final double DEFAULT_NEAR_LIMIT = 0.2;
+
     private final Policy policy;
+    private final Plans<?> plans;
     private Ticker ticker = Ticker.system();
     private RateStoreFactory storeFactory = InMemoryStore.factory();
     private String name = "default";
     private FailureMode failureMode = FailureMode.LOCAL;
     private RateLimitListener listener;
+    private boolean shadow;
+    private double nearLimit = DEFAULT_NEAR_LIMIT;
 
-    private Builder(Policy policy) {
+    private Builder(Policy policy, Plans<?> plans) {
       this.policy = policy;
+      this.plans = plans;
+    }
+
+    /**
+     * Shadow mode (default off): decide and take exactly as if enforcing, report every decision
+     * to the listener as a shadow decision ({@link RateLimitListener#onShadowDecision}; the
+     * Micrometer binding tags them {@code shadow=true}), and let every request through. A
+     * would-be refusal comes back allowed and marked {@link Decision#wouldRefuse()}. For trying
+     * a new limit on live traffic before enforcing it.
+     *
+     * @param on whether to run in shadow mode
+     * @return this builder
+     */
+    public Builder shadow(boolean on) {
+      this.shadow = on;
+      return this;
+    }
+
+    /**
+     * The near-limit signal (default {@value #DEFAULT_NEAR_LIMIT}): an admitted request that
+     * leaves its key at or below this fraction of the binding limit's capacity is reported to
+     * the listener ({@link RateLimitListener#onNearLimit}), so operators see customers approach
+     * their limit before they are refused. Costs nothing without a listener.
+     *
+     * @param fraction strictly between 0 and 1
+     * @return this builder
+     * @throws IllegalArgumentException if the fraction is not strictly between 0 and 1
+     */
+    public Builder nearLimit(double fraction) {
+      if (!(fraction > 0 && fraction < 1)) {
+        throw new IllegalArgumentException(
+            "nearLimit (" + fraction + ") must be strictly between 0 and 1");
+      }
+      this.nearLimit = fraction;
+      return this;
     }
 
     /**
@@ -436,10 +563,12 @@ public final class RateLimiter<K> implements AutoCloseable {
      * @param <K> the key type
      * @return a new limiter
      */
+    @SuppressWarnings("unchecked")
     public <K> RateLimiter<K> build() {
       RateStore<K> store = storeFactory.create(name, policy, ticker);
-      return new RateLimiter<>(
-          name, policy, Objects.requireNonNull(store, "store"), failureMode, ticker, listener);
+      return new RateLimiter<>(name, policy, (Plans<K>) plans,
+          Objects.requireNonNull(store, "store"), failureMode, ticker, listener, shadow,
+          nearLimit);
     }
   }
 }

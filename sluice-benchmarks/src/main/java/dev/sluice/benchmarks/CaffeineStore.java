@@ -28,6 +28,9 @@ import java.util.concurrent.atomic.LongAdder;
  * comparison, never for users.
  *
  * @param <K> the key type
+ *
+ * <p>A design study for one policy: it serves the policy it was created for and ignores the
+ * policy each call names (benchmarks never change it).
  */
 public final class CaffeineStore<K> implements RateStore<K> {
 
@@ -89,7 +92,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
   }
 
   @Override
-  public boolean tryAcquire(K key, long permits) {
+  public boolean tryAcquire(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     long now = ticker.read();
@@ -97,7 +100,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
   }
 
   @Override
-  public Decision decide(K key, long permits) {
+  public Decision decide(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     long now = ticker.read();
@@ -105,7 +108,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
   }
 
   @Override
-  public long availablePermits(K key) {
+  public long availablePermits(K key, Policy policy) {
     Objects.requireNonNull(key, "key");
     long now = ticker.read();
     Holder h = cache.getIfPresent(key);

@@ -39,7 +39,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
   }
 
   @Override
-  public boolean tryAcquire(K key, long permits) {
+  public boolean tryAcquire(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     if (clockFirst) {
@@ -53,7 +53,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
   }
 
   @Override
-  public Decision decide(K key, long permits) {
+  public Decision decide(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
     Engine.checkPermits(permits);
     Holder h = clockFirst ? null : buckets.get(key);
@@ -68,7 +68,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
   }
 
   @Override
-  public long availablePermits(K key) {
+  public long availablePermits(K key, Policy policy) {
     long now = ticker.read();
     Holder h = buckets.get(Objects.requireNonNull(key, "key"));
     return engine.available(h == null ? engine.newHolder(now) : h, now);
@@ -83,4 +83,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
   public void close() {
     buckets.clear();
   }
-}
+} *
+ * <p>A design study for one policy: it serves the policy it was created for and ignores the
+ * policy each call names (benchmarks never change it).
+

@@ -1,6 +1,7 @@
 package dev.sluice.internal;
 
 import dev.sluice.Decision;
+import dev.sluice.Policy;
 import java.util.Iterator;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -95,7 +96,7 @@ public final class BucketTable<K> {
   /** Stripes of {@link #removals}: a power of two. */
   static final int REMOVAL_STRIPES = 1024;
 
-  private final Engine engine;
+  private final Engines engines;
   private final long maxKeys;
   /**
    * Per stripe of keys, a count of removals from the map, raised just before each removal. A new
@@ -113,9 +114,8 @@ public final class BucketTable<K> {
   private final AtomicLong overflowAdmitted = new AtomicLong();
   /** The latest ticker reading at which a holder was retired; new buckets start no earlier. */
   private final AtomicLong retiredAt;
-  private final Holder overflow;
-  /** How long a bucket stays full before expiry on the request path or the cleaner drops it. */
-  private final long graceNanos;
+  /** The shared bucket of keys the table cannot place; moved like any other on a policy change. */
+  private volatile Holder overflow;
 
   /** Guards the cursor and the pool; held only on insertion paths, never while deciding. */
   private final ReentrantLock cleanLock = new ReentrantLock();
@@ -130,55 +130,62 @@ public final class BucketTable<K> {
   /**
    * An empty table.
    *
-   * @param engine the policy's engine
+   * @param engines the engines of the policies it serves
+   * @param policy the policy most calls carry (the overflow bucket's first)
    * @param maxKeys the most keys held, at least 1
    * @param initialCapacity keys to pre-size the map for
    * @param now the ticker's reading at creation
-   * @param graceNanos how long a bucket stays full before it expires, 0 to 2<sup>60</sup>
    */
-  public BucketTable(Engine engine, long maxKeys, int initialCapacity, long now, long graceNanos) {
-    this.engine = engine;
-    this.graceNanos = graceNanos;
+  public BucketTable(Engines engines, Policy policy, long maxKeys, int initialCapacity, long now) {
+    this.engines = engines;
     this.maxKeys = maxKeys;
     this.map = new ConcurrentHashMap<>((int) Math.min(initialCapacity, maxKeys));
     this.retiredAt = new AtomicLong(now);
-    this.overflow = engine.newHolder(now);
+    this.overflow = engines.of(policy).newHolder(now);
   }
 
   /**
    * The bucket function on {@code key}'s bucket at {@code now} ({@link Engine#take}): takes
    * {@code permits} if every limit has them.
    *
+   * <p>A bucket written under another policy is first moved to {@code policy} by the carry-over
+   * rule ({@link Engine#moveFrom}), atomically with respect to every decision on it.
+   *
    * @param key the key
+   * @param policy the policy to decide under
    * @param now the ticker reading
    * @param permits at least 1
    * @param report whether to build the decision, else {@link Engine#TAKEN} or
    *     {@link Engine#REFUSED}
    * @return the decision, never null
    */
-  public Decision take(K key, long now, long permits, boolean report) {
+  public Decision take(K key, Policy policy, long now, long permits, boolean report) {
     Holder h = map.get(key);
     if (h != null) {
-      Decision d = engine.take(h, now, permits, report);
-      if (d != null) {
-        return d;
-      }
-    }
-    return takeSlow(key, now, permits, report);
-  }
-
-  private Decision takeSlow(K key, long now, long permits, boolean report) {
-    for (;;) {
-      long removed = removals.get(stripe(key));
-      Holder h = map.get(key);
-      if (h != null) {
-        Decision d = engine.take(h, now, permits, report);
+      Engine e = h.engine;
+      if (e.policy == policy) {
+        Decision d = e.take(h, now, permits, report);
         if (d != null) {
           return d;
         }
-        unmap(key, h, false);
+      }
+    }
+    return takeSlow(key, policy, now, permits, report);
+  }
+
+  private Decision takeSlow(K key, Policy policy, long now, long permits, boolean report) {
+    for (;;) {
+      long removed = removals.get(stripe(key));
+      Holder h = current(key, policy, now);
+      if (h != null) {
+        Decision d = h.engine.take(h, now, permits, report);
+        if (d != null) {
+          return d;
+        }
+        settleDead(key, h);
         continue;
       }
+      Engine engine = engines.of(policy);
       Holder fresh = engine.newHolder(floor(now));
       Decision d = engine.take(fresh, now, permits, report);
       int placed = place(key, fresh, now, removed);
@@ -186,11 +193,68 @@ public final class BucketTable<K> {
         return d;
       }
       if (placed == NO_ROOM) {
-        Decision o = engine.take(overflow, now, permits, report);
+        Decision o = takeOverflow(policy, now, permits, report);
         if (o.allowed()) {
           overflowAdmitted.addAndGet(permits);
         }
         return o;
+      }
+    }
+  }
+
+  /**
+   * {@code key}'s holder, moved to {@code policy} first if it was written under another, or null
+   * if the key has none. May return a holder that is retired or moved by the time it is used:
+   * the caller's engine call then says so and the caller settles it ({@link #settleDead}).
+   */
+  private Holder current(K key, Policy policy, long now) {
+    for (;;) {
+      Holder h = map.get(key);
+      if (h == null || h.engine.serves(policy)) {
+        return h;
+      }
+      Holder moved = engines.of(policy).moveFrom(h, now);
+      if (moved != null) {
+        // nobody removes a moved holder (only retired ones), so the replacement cannot miss
+        map.replace(key, h, moved);
+        return moved;
+      }
+      settleDead(key, h);
+    }
+  }
+
+  /**
+   * A holder an engine found dead: a retired one is removed (its key then gets a new bucket); a
+   * moved one is left to the mover, which replaces it at once, and the caller looks again.
+   */
+  private void settleDead(K key, Holder h) {
+    if (h.moved()) {
+      Thread.onSpinWait();
+    } else {
+      unmap(key, h, false);
+    }
+  }
+
+  /** The overflow bucket's decision, moving it to {@code policy} first if needed. */
+  private Decision takeOverflow(Policy policy, long now, long permits, boolean report) {
+    for (;;) {
+      Holder o = overflow;
+      if (!o.engine.serves(policy)) {
+        synchronized (this) {
+          o = overflow;
+          if (!o.engine.serves(policy)) {
+            Holder moved = engines.of(policy).moveFrom(o, now);
+            if (moved == null) {
+              continue; // cannot happen: only this lock moves it, and it is never retired
+            }
+            overflow = moved;
+            o = moved;
+          }
+        }
+      }
+      Decision d = o.engine.take(o, now, permits, report);
+      if (d != null) {
+        return d;
       }
     }
   }
@@ -203,18 +267,23 @@ public final class BucketTable<K> {
    * served by the overflow bucket, which is not refunded: nothing is given back then (never
    * more than was taken).
    *
+   * <p>A bucket written under another policy is moved to {@code policy} first, then refunded
+   * under it: the refund is in the units of the policy the caller names (each limit regains at
+   * most its capacity).
+   *
    * @param key the key
+   * @param policy the key's policy now
    * @param now the ticker reading
    * @param permits at least 1
    * @param heldNanos at least the time since the permits were taken
    */
-  public void refund(K key, long now, long permits, long heldNanos) {
+  public void refund(K key, Policy policy, long now, long permits, long heldNanos) {
     for (;;) {
-      Holder h = map.get(key);
-      if (h == null || engine.refund(h, now, permits, heldNanos)) {
+      Holder h = current(key, policy, now);
+      if (h == null || h.engine.refund(h, now, permits, heldNanos)) {
         return;
       }
-      unmap(key, h, false);
+      settleDead(key, h);
     }
   }
 
@@ -222,18 +291,23 @@ public final class BucketTable<K> {
    * Whole permits {@code key} could take at {@code now}: its bucket's, or a new bucket's.
    *
    * @param key the key
+   * @param policy the key's policy now (a bucket under another is moved to it first)
    * @param now the ticker reading
    * @return permits available
    */
-  public long available(K key, long now) {
-    Holder h = map.get(key);
-    if (h != null) {
-      long a = engine.available(h, now);
+  public long available(K key, Policy policy, long now) {
+    for (;;) {
+      Holder h = current(key, policy, now);
+      if (h == null) {
+        Engine engine = engines.of(policy);
+        return engine.available(engine.newHolder(floor(now)), now);
+      }
+      long a = h.engine.available(h, now);
       if (a >= 0) {
         return a;
       }
+      settleDead(key, h);
     }
-    return engine.available(engine.newHolder(floor(now)), now);
   }
 
   /**
@@ -255,15 +329,6 @@ public final class BucketTable<K> {
   }
 
   /**
-   * How long a bucket stays full before expiry drops it (the cleaner uses it too).
-   *
-   * @return the grace in nanoseconds
-   */
-  public long graceNanos() {
-    return graceNanos;
-  }
-
-  /**
    * Permits admitted by the shared overflow bucket (to keys the store could not place).
    *
    * @return permits
@@ -273,17 +338,16 @@ public final class BucketTable<K> {
   }
 
   /**
-   * Drops every bucket that has been full for at least {@code idleNanos} at {@code now} (0: every
-   * full bucket), on the caller's thread, without holding the clean lock while it runs (it
-   * iterates on its own); then restarts the shared cursor.
+   * Drops every bucket that has been full for at least its policy's grace at {@code now} (or,
+   * without grace, every full bucket), on the caller's thread, without holding the clean lock
+   * while it runs (it iterates on its own); then restarts the shared cursor.
    *
    * @param now the ticker reading
-   * @param idleNanos how long a bucket must have been full, 0 to 2<sup>60</sup>
+   * @param withGrace whether a bucket must have been full for its grace ({@link Engine#graceNanos})
    * @param stop polled every 1,024 entries; true ends the pass early
    * @return buckets dropped
    */
-  public long expireAll(long now, long idleNanos, BooleanSupplier stop) {
-    long judged = now - idleNanos;
+  public long expireAll(long now, boolean withGrace, BooleanSupplier stop) {
     long dropped = 0;
     int seen = 0;
     for (K key : map.keySet()) {
@@ -291,7 +355,12 @@ public final class BucketTable<K> {
         break;
       }
       Holder h = map.get(key);
-      if (h != null && engine.evictionRank(h, judged) == 0) {
+      if (h == null) {
+        continue;
+      }
+      Engine engine = h.engine;
+      long judged = withGrace ? now - engine.graceNanos : now;
+      if (engine.evictionRank(h, judged) == 0) {
         noteRetirement(now);
         if (engine.retire(h, judged, 0) && unmap(key, h, false)) {
           dropped++;
@@ -329,11 +398,10 @@ public final class BucketTable<K> {
     if (hook != null) {
       hook.run();
     }
-    if (engine.isFull(fresh, now)) {
+    if (fresh.engine.isFull(fresh, now)) {
       return PLACED; // refused and still full: a full bucket is no bucket, keep nothing
     }
-    long bits = fresh.emptyAt;
-    long[] multi = fresh.emptyAtParts;
+    long[] state = fresh.engine.parts(fresh);
     boolean free = takeFreeSlot();
     if (!free && !makeRoom(now)) {
       return NO_ROOM;
@@ -342,7 +410,7 @@ public final class BucketTable<K> {
       slots.decrementAndGet();
       return RACED;
     }
-    if (removals.get(stripe(key)) != removed && takeBack(fresh, bits, multi)) {
+    if (removals.get(stripe(key)) != removed && takeBack(fresh, state)) {
       // a bucket of this stripe was removed since the lookup: it may have been this key's, lived
       // and retired after the private decision; that decision is void, the caller decides again
       // (on a holder created no earlier than that retirement)
@@ -393,7 +461,6 @@ public final class BucketTable<K> {
    */
   private boolean scan(int n, long now, boolean forSlot) {
     boolean kept = false;
-    long judged = forSlot ? now : now - graceNanos;
     for (int i = 0; i < n; i++) {
       K key = next();
       if (key == null) {
@@ -403,6 +470,8 @@ public final class BucketTable<K> {
       if (h == null) {
         continue;
       }
+      Engine engine = h.engine;
+      long judged = forSlot ? now : now - engine.graceNanos;
       long rank = engine.evictionRank(h, now);
       if (rank == 0 && (forSlot || engine.evictionRank(h, judged) == 0)) {
         noteRetirement(now);
@@ -446,7 +515,7 @@ public final class BucketTable<K> {
       int best = -1;
       long bestRank = Long.MAX_VALUE;
       for (int i = 0; i < poolSize; ) {
-        long rank = engine.evictionRank(poolHolders[i], now);
+        long rank = poolHolders[i].engine.evictionRank(poolHolders[i], now);
         if (rank < 0) {
           removeFromPool(i);
           continue;
@@ -466,7 +535,7 @@ public final class BucketTable<K> {
       Holder victim = poolHolders[best];
       removeFromPool(best);
       noteRetirement(now);
-      if (engine.retire(victim, now, bestRank)) {
+      if (victim.engine.retire(victim, now, bestRank)) {
         if (bestRank > 0) {
           evictions.incrementAndGet();
         }
@@ -499,12 +568,9 @@ public final class BucketTable<K> {
     return it.next();
   }
 
-  /** Removes {@code key} if still mapped to {@code h}; gives its slot back unless kept. */
-  /** Retires a just-published holder if nobody has decided on it yet. */
-  private static boolean takeBack(Holder h, long bits, long[] multi) {
-    return multi != null
-        ? Holder.EMPTY_AT_PARTS.compareAndSet(h, multi, Holder.RETIRED_MULTI)
-        : Holder.EMPTY_AT.compareAndSet(h, bits, Holder.RETIRED_BITS);
+  /** Retires a just-published holder if nobody has decided on it (or moved it) yet. */
+  private static boolean takeBack(Holder h, long[] state) {
+    return h.engine.retire(h, state);
   }
 
   private static int stripe(Object key) {
@@ -512,6 +578,7 @@ public final class BucketTable<K> {
     return (h ^ (h >>> 16)) & (REMOVAL_STRIPES - 1);
   }
 
+  /** Removes {@code key} if still mapped to {@code h}; gives its slot back unless kept. */
   private boolean unmap(K key, Holder h, boolean keepSlot) {
     removals.incrementAndGet(stripe(key)); // before the removal: see removals
     if (map.remove(key, h)) {

@@ -76,7 +76,7 @@ public final class Cleaner implements Runnable {
       return false;
     }
     try {
-      t.expireAll(ticker.read(), t.graceNanos(), () -> stopped);
+      t.expireAll(ticker.read(), true, () -> stopped);
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "sluice cleaner pass failed; will retry", e);
     }

@@ -42,6 +42,101 @@ import dev.sluice.Policy;
  */
 public abstract class Engine {
 
+  /** The grace before a full bucket expires is capped (2^60 ns, 36 years) to keep sums in range. */
+  private static final long GRACE_BOUND = 1L << 60;
+
+  /** The policy this engine serves. */
+  final Policy policy;
+
+  /** The policy's limits, compiled, in order. */
+  final Interval[] limits;
+
+  /** How long a bucket stays full before a store drops it: the longest fill time, capped. */
+  final long graceNanos;
+
+  Engine(Policy policy, Interval[] limits) {
+    this.policy = policy;
+    this.limits = limits;
+    long grace = 0;
+    for (Limit l : policy.limits()) {
+      grace = Math.max(grace, Math.min(GRACE_BOUND, l.fillTime().toNanos()));
+    }
+    this.graceNanos = grace;
+  }
+
+  /**
+   * The policy this engine serves.
+   *
+   * @return the policy
+   */
+  public final Policy policy() {
+    return policy;
+  }
+
+  /**
+   * How long a bucket of this policy stays full before a store drops it (the longest fill time
+   * of its limits, at most 2<sup>60</sup> ns).
+   *
+   * @return the grace in nanoseconds
+   */
+  public final long graceNanos() {
+    return graceNanos;
+  }
+
+  /**
+   * Whether this engine serves {@code other}: the same instance, or an equal policy.
+   *
+   * @param other a policy
+   * @return true if a bucket written under this engine needs no conversion for {@code other}
+   */
+  public final boolean serves(Policy other) {
+    return policy == other || policy.equals(other);
+  }
+
+  /** The state as (whole ns, fraction) per limit, or null if retired or moved; never modified. */
+  abstract long[] parts(Holder h);
+
+  /** Moves the holder from exactly {@code parts} (as {@link #parts} returned) to the moved sentinel. */
+  abstract boolean markMoved(Holder h, long[] parts);
+
+  /**
+   * Retires the holder if its state is still exactly {@code parts} (as {@link #parts} returned):
+   * a store taking back a holder nobody has decided on yet.
+   *
+   * @param h the bucket
+   * @param parts the state it must still hold
+   * @return whether this call retired it
+   */
+  public abstract boolean retire(Holder h, long[] parts);
+
+  /** A live holder of this engine with the given state. */
+  abstract Holder holderOf(long[] parts);
+
+  /**
+   * Moves a bucket to this engine by the carry-over rule ({@link Carry}): each of this policy's
+   * limits keeps the permits the same limit (by position) held at {@code now}, debt included,
+   * capped at its new capacity; a limit with no counterpart starts as a new bucket's does. The
+   * old holder is marked moved in the same compare-and-set that fixes the state converted, so no
+   * decision lands on it afterwards; the caller publishes the returned holder in its place.
+   *
+   * @param h the bucket, under another engine
+   * @param now the ticker reading
+   * @return the converted holder, or null if {@code h} was retired or moved meanwhile
+   */
+  public final Holder moveFrom(Holder h, long now) {
+    Engine from = h.engine;
+    for (;;) {
+      long[] parts = from.parts(h);
+      if (parts == null) {
+        return null;
+      }
+      Holder next = holderOf(Carry.convert(from, parts, this, now));
+      if (from.markMoved(h, parts)) {
+        return next;
+      }
+    }
+  }
+
   /**
    * Compiles a policy to the engine that serves it.
    *
@@ -49,6 +144,7 @@ public abstract class Engine {
    * @return its engine
    */
   public static Engine of(Policy policy) {
+    java.util.Objects.requireNonNull(policy, "policy");
     if (policy.limits().size() == 1) {
       Interval iv = new Interval(policy.limits().get(0));
       if (iv.den == 1) {

@@ -14,16 +14,43 @@ import dev.sluice.Policy;
  */
 final class GeneralEngine extends Engine {
 
-  private final Policy policy;
-  private final Interval[] limits;
-
   GeneralEngine(Policy policy) {
-    this.policy = policy;
-    this.limits = new Interval[policy.limits().size()];
+    super(policy, intervals(policy));
+  }
+
+  private static Interval[] intervals(Policy policy) {
+    Interval[] out = new Interval[policy.limits().size()];
     int i = 0;
     for (Limit limit : policy.limits()) {
-      limits[i++] = new Interval(limit);
+      out[i++] = new Interval(limit);
     }
+    return out;
+  }
+
+  /** Whether a state is a sentinel (retired or moved). */
+  private static boolean dead(long[] s) {
+    return s == Holder.RETIRED_MULTI || s == Holder.MOVED_MULTI;
+  }
+
+  @Override
+  long[] parts(Holder h) {
+    long[] s = ((PartsHolder) h).emptyAtParts;
+    return dead(s) ? null : s;
+  }
+
+  @Override
+  boolean markMoved(Holder h, long[] parts) {
+    return PartsHolder.EMPTY_AT_PARTS.compareAndSet(h, parts, Holder.MOVED_MULTI);
+  }
+
+  @Override
+  public boolean retire(Holder h, long[] parts) {
+    return PartsHolder.EMPTY_AT_PARTS.compareAndSet(h, parts, Holder.RETIRED_MULTI);
+  }
+
+  @Override
+  Holder holderOf(long[] parts) {
+    return new PartsHolder(this, parts);
   }
 
   @Override
@@ -39,7 +66,7 @@ final class GeneralEngine extends Engine {
         s[2 * i + 1] = iv.den - iv.initR;
       }
     }
-    return new Holder(s);
+    return new PartsHolder(this, s);
   }
 
   /** Writes base = max(emptyAt, now - C*T) for limit i into out[2i], out[2i+1]. */
@@ -129,9 +156,9 @@ final class GeneralEngine extends Engine {
   @Override
   public Decision take(Holder h, long now, long permits, boolean report) {
     int n = limits.length;
-    long[] s = h.emptyAtParts;
+    long[] s = ((PartsHolder) h).emptyAtParts;
     for (;;) {
-      if (s == Holder.RETIRED_MULTI) {
+      if (dead(s)) {
         return null;
       }
       long[] next = new long[2 * n];
@@ -151,7 +178,7 @@ final class GeneralEngine extends Engine {
       if (!allowed) {
         long[] seen = seen(s, now);
         if (seen != null) {
-          long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
+          long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
           if (witness != s) {
             s = witness;
             continue;
@@ -159,7 +186,7 @@ final class GeneralEngine extends Engine {
         }
         return report ? refusal(s, now, permits) : REFUSED;
       }
-      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
+      long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
       if (witness == s) {
         return report ? admitted(next, now) : TAKEN;
       }
@@ -224,9 +251,9 @@ final class GeneralEngine extends Engine {
   @Override
   public boolean refund(Holder h, long now, long permits, long heldNanos) {
     int n = limits.length;
-    long[] s = h.emptyAtParts;
+    long[] s = ((PartsHolder) h).emptyAtParts;
     for (;;) {
-      if (s == Holder.RETIRED_MULTI) {
+      if (dead(s)) {
         return false;
       }
       long[] next = new long[2 * n];
@@ -250,7 +277,7 @@ final class GeneralEngine extends Engine {
         next[2 * i + 1] = f;
         base(iv, next, i, now, next);
       }
-      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
+      long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
       if (witness == s) {
         return true;
       }
@@ -260,16 +287,16 @@ final class GeneralEngine extends Engine {
 
   @Override
   public long available(Holder h, long now) {
-    long[] s = h.emptyAtParts;
+    long[] s = ((PartsHolder) h).emptyAtParts;
     for (;;) {
-      if (s == Holder.RETIRED_MULTI) {
+      if (dead(s)) {
         return -1;
       }
       long[] seen = seen(s, now);
       if (seen == null) {
         break;
       }
-      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
+      long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
       if (witness == s) {
         break;
       }
@@ -287,8 +314,8 @@ final class GeneralEngine extends Engine {
 
   @Override
   public boolean isFull(Holder h, long now) {
-    long[] s = h.emptyAtParts;
-    if (s == Holder.RETIRED_MULTI) {
+    long[] s = ((PartsHolder) h).emptyAtParts;
+    if (dead(s)) {
       return true;
     }
     for (int i = 0; i < limits.length; i++) {
@@ -301,8 +328,8 @@ final class GeneralEngine extends Engine {
 
   @Override
   public long nanosUntilFull(Holder h, long now) {
-    long[] s = h.emptyAtParts;
-    if (s == Holder.RETIRED_MULTI) {
+    long[] s = ((PartsHolder) h).emptyAtParts;
+    if (dead(s)) {
       return 0;
     }
     long reset = 0;
@@ -314,22 +341,22 @@ final class GeneralEngine extends Engine {
 
   @Override
   public long evictionRank(Holder h, long now) {
-    long[] s = h.emptyAtParts;
-    return s == Holder.RETIRED_MULTI ? -1 : rank(s, now);
+    long[] s = ((PartsHolder) h).emptyAtParts;
+    return dead(s) ? -1 : rank(s, now);
   }
 
   @Override
   public boolean retire(Holder h, long now, long maxNanosUntilFull) {
-    long[] s = h.emptyAtParts;
+    long[] s = ((PartsHolder) h).emptyAtParts;
     for (;;) {
-      if (s == Holder.RETIRED_MULTI) {
+      if (dead(s)) {
         return false;
       }
       long rank = rank(s, now);
       if (rank < 0 || rank > maxNanosUntilFull) {
         return false;
       }
-      long[] witness = (long[]) Holder.EMPTY_AT_PARTS.compareAndExchange(h, s, Holder.RETIRED_MULTI);
+      long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, Holder.RETIRED_MULTI);
       if (witness == s) {
         return true;
       }

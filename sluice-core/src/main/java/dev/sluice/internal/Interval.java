@@ -19,6 +19,8 @@ final class Interval {
   /** {@code initialPermits*T = initQ + initR/den}. */
   final long initQ;
   final long initR;
+  /** The permits a new bucket holds. */
+  final long init;
 
   Interval(Limit limit) {
     long p = limit.refillPeriod().toNanos();
@@ -33,6 +35,7 @@ final class Interval {
     this.fillR = mulR(capacity);
     this.initQ = mulQ(limit.initialPermits());
     this.initR = mulR(limit.initialPermits());
+    this.init = limit.initialPermits();
   }
 
   /** Whole nanoseconds of {@code n*T}, for {@code 0 <= n <= C + 1}. */

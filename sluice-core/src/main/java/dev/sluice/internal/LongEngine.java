@@ -20,14 +20,15 @@ import dev.sluice.Policy;
  */
 final class LongEngine extends Engine {
 
-  private final Policy policy;
+  private final Interval iv;
   private final long capacity;
   private final long interval;
   private final long fill;
   private final long initFill;
 
   LongEngine(Policy policy, Interval iv) {
-    this.policy = policy;
+    super(policy, new Interval[] {iv});
+    this.iv = iv;
     this.capacity = iv.capacity;
     this.interval = iv.q;
     this.fill = iv.fillQ;
@@ -36,16 +37,16 @@ final class LongEngine extends Engine {
 
   @Override
   public Holder newHolder(long now) {
-    return new Holder(Holder.live(now - initFill));
+    return new LongHolder(this, Holder.live(now - initFill));
   }
 
   @Override
   public Decision take(Holder h, long now, long permits, boolean report) {
     long low = now - fill;
-    long emptyAt = h.emptyAt;
+    long emptyAt = ((LongHolder) h).emptyAt;
     if (permits > capacity) {
       long base = seen(h, emptyAt, low);
-      if (base == Holder.RETIRED_BITS) {
+      if (Holder.dead(base)) {
         return null;
       }
       return report
@@ -54,7 +55,7 @@ final class LongEngine extends Engine {
     }
     long cost = permits * interval;
     for (;;) {
-      if (emptyAt == Holder.RETIRED_BITS) {
+      if (Holder.dead(emptyAt)) {
         return null;
       }
       long base = emptyAt - low < 0 ? low : emptyAt;
@@ -64,7 +65,7 @@ final class LongEngine extends Engine {
             ? Decision.denied(policy, 0, tokens(base, now), next - now, base + fill - now)
             : REFUSED;
       }
-      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.live(next));
+      long witness = (long) LongHolder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.live(next));
       if (witness == emptyAt) {
         return report
             ? Decision.allowed(policy, 0, (now - next) / interval, next + fill - now)
@@ -79,9 +80,9 @@ final class LongEngine extends Engine {
     long low = now - fill;
     long earn = permits > capacity ? fill : permits * interval;
     long back = heldNanos >= earn ? 0 : earn - Math.max(0, heldNanos);
-    long emptyAt = h.emptyAt;
+    long emptyAt = ((LongHolder) h).emptyAt;
     for (;;) {
-      if (emptyAt == Holder.RETIRED_BITS) {
+      if (Holder.dead(emptyAt)) {
         return false;
       }
       long given = emptyAt - back;
@@ -89,7 +90,7 @@ final class LongEngine extends Engine {
       if (next == emptyAt) {
         return true;
       }
-      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.live(next));
+      long witness = (long) LongHolder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.live(next));
       if (witness == emptyAt) {
         return true;
       }
@@ -106,13 +107,13 @@ final class LongEngine extends Engine {
    * again would be full twice at {@code t}. (Admissions record their reading anyway, and a
    * refused request for at most the capacity implies a bucket that is not full.)
    *
-   * @return the base, {@code max(emptyAt, low)}, or {@link Holder#RETIRED_BITS} if the holder is
-   *     retired (nothing is written then)
+   * @return the base, {@code max(emptyAt, low)}, or the sentinel if the holder is retired or
+   *     moved (nothing is written then)
    */
   private static long seen(Holder h, long emptyAt, long low) {
-    while (emptyAt != Holder.RETIRED_BITS && emptyAt - low < 0) {
+    while (!Holder.dead(emptyAt) && emptyAt - low < 0) {
       long stored = Holder.live(low);
-      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, stored);
+      long witness = (long) LongHolder.EMPTY_AT.compareAndExchange(h, emptyAt, stored);
       if (witness == emptyAt) {
         return stored;
       }
@@ -128,20 +129,41 @@ final class LongEngine extends Engine {
 
   @Override
   public long available(Holder h, long now) {
-    long base = seen(h, h.emptyAt, now - fill);
-    return base == Holder.RETIRED_BITS ? -1 : tokens(base, now);
+    long base = seen(h, ((LongHolder) h).emptyAt, now - fill);
+    return Holder.dead(base) ? -1 : tokens(base, now);
+  }
+
+  @Override
+  long[] parts(Holder h) {
+    long emptyAt = ((LongHolder) h).emptyAt;
+    return Holder.dead(emptyAt) ? null : new long[] {emptyAt, 0};
+  }
+
+  @Override
+  boolean markMoved(Holder h, long[] parts) {
+    return LongHolder.EMPTY_AT.compareAndSet(h, parts[0], Holder.MOVED_BITS);
+  }
+
+  @Override
+  public boolean retire(Holder h, long[] parts) {
+    return LongHolder.EMPTY_AT.compareAndSet(h, parts[0], Holder.RETIRED_BITS);
+  }
+
+  @Override
+  Holder holderOf(long[] parts) {
+    return new LongHolder(this, Holder.live(parts[0]));
   }
 
   @Override
   public boolean isFull(Holder h, long now) {
-    long emptyAt = h.emptyAt;
-    return emptyAt == Holder.RETIRED_BITS || emptyAt - (now - fill) <= 0;
+    long emptyAt = ((LongHolder) h).emptyAt;
+    return Holder.dead(emptyAt) || emptyAt - (now - fill) <= 0;
   }
 
   @Override
   public long nanosUntilFull(Holder h, long now) {
-    long emptyAt = h.emptyAt;
-    if (emptyAt == Holder.RETIRED_BITS) {
+    long emptyAt = ((LongHolder) h).emptyAt;
+    if (Holder.dead(emptyAt)) {
       return 0;
     }
     long until = emptyAt + fill - now;
@@ -150,22 +172,22 @@ final class LongEngine extends Engine {
 
   @Override
   public long evictionRank(Holder h, long now) {
-    long emptyAt = h.emptyAt;
-    return emptyAt == Holder.RETIRED_BITS ? -1 : rank(emptyAt, now);
+    long emptyAt = ((LongHolder) h).emptyAt;
+    return Holder.dead(emptyAt) ? -1 : rank(emptyAt, now);
   }
 
   @Override
   public boolean retire(Holder h, long now, long maxNanosUntilFull) {
-    long emptyAt = h.emptyAt;
+    long emptyAt = ((LongHolder) h).emptyAt;
     for (;;) {
-      if (emptyAt == Holder.RETIRED_BITS) {
+      if (Holder.dead(emptyAt)) {
         return false;
       }
       long rank = rank(emptyAt, now);
       if (rank < 0 || rank > maxNanosUntilFull) {
         return false;
       }
-      long witness = (long) Holder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.RETIRED_BITS);
+      long witness = (long) LongHolder.EMPTY_AT.compareAndExchange(h, emptyAt, Holder.RETIRED_BITS);
       if (witness == emptyAt) {
         return true;
       }

@@ -1,11 +1,12 @@
 package dev.sluice.spi;
 
 import dev.sluice.Decision;
+import dev.sluice.Policy;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Where buckets live. The contract is "apply the bucket function of the store's policy to key
+ * Where buckets live. The contract is "apply the bucket function of this policy to key
  * {@code K} atomically, at the store's time": not get-then-put, so that a remote store can run
  * the whole decision where the state is (for Redis, one script in one round trip) and no other
  * request can interleave between the read and the write.
@@ -15,40 +16,53 @@ import java.util.concurrent.CompletionStage;
  * token bucket of {@link dev.sluice.Policy} at the store's time. A refused request must change
  * nothing.
  *
+ * <p><b>The policy travels with each call.</b> A key's calls usually carry one policy, but a
+ * limiter with plans, or whose policy changed at runtime, may send another: the store then
+ * converts the key's state by the carry-over rule before it decides, atomically with the
+ * decision: each limit keeps the permits the limit at the same position held at that instant
+ * (debt included), capped at its new capacity, and refills at the new rate from then
+ * ({@code emptyAt' = now - min(C', tokens(now)) * T'}); a limit with no counterpart starts as a
+ * new bucket's would. No decision may mix two policies. A store that cannot convert throws
+ * {@link UnsupportedOperationException} for a policy it does not serve.
+ *
  * @param <K> the key type
  */
 public interface RateStore<K> extends AutoCloseable {
 
   /**
-   * Takes {@code permits} from {@code key}'s bucket if every limit has them.
+   * Takes {@code permits} from {@code key}'s bucket if every limit of {@code policy} has them.
    *
    * @param key the key, not null
+   * @param policy the key's policy, not null
    * @param permits at least 1
    * @return whether the permits were taken
    */
-  default boolean tryAcquire(K key, long permits) {
-    return decide(key, permits).allowed();
+  default boolean tryAcquire(K key, Policy policy, long permits) {
+    return decide(key, policy, permits).allowed();
   }
 
   /**
-   * Takes {@code permits} from {@code key}'s bucket if every limit has them, and reports.
+   * Takes {@code permits} from {@code key}'s bucket if every limit of {@code policy} has them,
+   * and reports.
    *
    * @param key the key, not null
+   * @param policy the key's policy, not null
    * @param permits at least 1
    * @return the decision
    */
-  Decision decide(K key, long permits);
+  Decision decide(K key, Policy policy, long permits);
 
   /**
    * The asynchronous form of {@link #decide}; the default completes it on the caller's thread.
    *
    * @param key the key, not null
+   * @param policy the key's policy, not null
    * @param permits at least 1
    * @return the decision, later
    */
-  default CompletionStage<Decision> decideAsync(K key, long permits) {
+  default CompletionStage<Decision> decideAsync(K key, Policy policy, long permits) {
     try {
-      return CompletableFuture.completedFuture(decide(key, permits));
+      return CompletableFuture.completedFuture(decide(key, policy, permits));
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -70,12 +84,13 @@ public interface RateStore<K> extends AutoCloseable {
    * so rather than pretending.
    *
    * @param key the key, not null
+   * @param policy the key's policy, not null
    * @param permits at least 1, at most the policy's smallest capacity
    * @param heldNanos at least the time since the permits were taken, 0 or more
    * @throws StoreUnavailableException if the store cannot be reached (nothing was given back,
    *     or, past a deadline, it may have been given back once)
    */
-  default void refund(K key, long permits, long heldNanos) {
+  default void refund(K key, Policy policy, long permits, long heldNanos) {
     throw new UnsupportedOperationException(getClass().getName() + " cannot give permits back");
   }
 
@@ -83,9 +98,10 @@ public interface RateStore<K> extends AutoCloseable {
    * Whole permits {@code key} could take now, taking none.
    *
    * @param key the key, not null
+   * @param policy the key's policy, not null
    * @return permits available
    */
-  long availablePermits(K key);
+  long availablePermits(K key, Policy policy);
 
   /**
    * How many keys this store holds state for, or -1 if unknown. Full buckets that the store has

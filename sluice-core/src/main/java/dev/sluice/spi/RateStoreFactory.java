@@ -14,7 +14,8 @@ public interface RateStoreFactory {
    *
    * @param <K> the key type
    * @param name the limiter's name (for namespacing keys and for metrics)
-   * @param policy the limits to enforce
+   * @param policy the limiter's policy at creation (with plans, its first plan's), the one most
+   *     calls are expected to carry; every call names its policy, which may differ
    * @param ticker the limiter's ticker; a remote store may use its own clock instead
    * @return a new store
    */

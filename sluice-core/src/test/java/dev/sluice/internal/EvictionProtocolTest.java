@@ -87,20 +87,21 @@ class EvictionProtocolTest {
   }
 
   @Test
-  void newHolder_emptyInstantWouldBeTheSentinel_storedOneNanosecondLater() {
+  void newHolder_emptyInstantWouldBeTheSentinel_storedTwoNanosecondsLater() {
     Engine engine = Engine.of(Policy.of(Limit.perSecond(10)));
     long fill = Duration.ofSeconds(1).toNanos();
     long now = Holder.RETIRED_BITS + fill; // a new bucket's empty instant: now - fill
 
     Holder h = engine.newHolder(now);
 
-    assertThat(h.emptyAt).isEqualTo(Holder.RETIRED_BITS + 1);
-    assertThat(engine.available(h, now)).isEqualTo(9); // one nanosecond short of the tenth
+    // RETIRED_BITS + 1 is the moved sentinel: the next live value is + 2
+    assertThat(((LongHolder) h).emptyAt).isEqualTo(Holder.RETIRED_BITS + 2);
+    assertThat(engine.available(h, now)).isEqualTo(9); // two nanoseconds short of the tenth
     assertThat(engine.take(h, now, 9, false)).isSameAs(Engine.TAKEN);
   }
 
   @Test
-  void acquire_nextInstantWouldBeTheSentinel_storedOneNanosecondLaterAndStillLive() {
+  void acquire_nextInstantWouldBeTheSentinel_storedTwoNanosecondsLaterAndStillLive() {
     Engine engine = Engine.of(Policy.of(Limit.perSecond(10)));
     long interval = 100 * MS;
     long now = Holder.RETIRED_BITS;
@@ -110,9 +111,23 @@ class EvictionProtocolTest {
     // E + 5 intervals = now = the sentinel's value
     assertThat(engine.take(h, now, 5, true).allowed()).isTrue();
 
-    assertThat(h.emptyAt).isEqualTo(Holder.RETIRED_BITS + 1);
-    assertThat(engine.take(h, now + interval, 1, false)).isSameAs(Engine.REFUSED);
-    assertThat(engine.take(h, now + interval + 1, 1, false)).isSameAs(Engine.TAKEN);
+    assertThat(((LongHolder) h).emptyAt).isEqualTo(Holder.RETIRED_BITS + 2);
+    assertThat(engine.take(h, now + interval + 1, 1, false)).isSameAs(Engine.REFUSED);
+    assertThat(engine.take(h, now + interval + 2, 1, false)).isSameAs(Engine.TAKEN);
+  }
+
+  @Test
+  void acquire_nextInstantWouldBeTheMovedSentinel_storedOneNanosecondLaterAndStillLive() {
+    Engine engine = Engine.of(Policy.of(Limit.perSecond(10)));
+    long now = Holder.MOVED_BITS;
+    Holder h = engine.newHolder(now); // E = now - 1 s
+    assertThat(engine.take(h, now, 5, false)).isSameAs(Engine.TAKEN);
+
+    assertThat(engine.take(h, now, 5, true).allowed()).isTrue(); // E + 5 intervals = the sentinel
+
+    assertThat(((LongHolder) h).emptyAt).isEqualTo(Holder.MOVED_BITS + 1);
+    assertThat(h.moved()).isFalse();
+    assertThat(engine.evictionRank(h, now)).isEqualTo(-1); // live, and throttled
   }
 
   @Test
@@ -125,12 +140,12 @@ class EvictionProtocolTest {
     assertThat(engine.available(h, now)).isBetween(9L, 10L);
     assertThat(engine.take(h, now, 11, true)).isNotNull(); // above the capacity: records too
 
-    assertThat(h.emptyAt).isNotEqualTo(Holder.RETIRED_BITS);
+    assertThat(Holder.dead(((LongHolder) h).emptyAt)).isFalse();
     assertThat(engine.evictionRank(h, now)).isNotNegative();
     assertThat(engine.take(h, now, 9, false)).isSameAs(Engine.TAKEN);
   }
 
   private static Object snapshot(Holder h) {
-    return h.emptyAtParts == null ? (Object) h.emptyAt : (Object) h.emptyAtParts;
+    return h instanceof LongHolder l ? (Object) l.emptyAt : (Object) ((PartsHolder) h).emptyAtParts;
   }
 }

@@ -26,7 +26,7 @@ class NewKeyPublicationRaceTest {
   @ParameterizedTest
   @MethodSource("policies")
   void tryAcquire_stalledNewKeyWhileAnotherBucketLivesAndRetires_neverOverAdmits(Policy policy) {
-    BucketTable<String> table = new BucketTable<>(Engine.of(policy), 1_000, 16, 0, 0);
+    BucketTable<String> table = new BucketTable<>(new Engines(), policy, 1_000, 16, 0);
     long t0 = 0;
     long tB = t0 + MS;
     long tR = tB + 1_000 * MS; // B's bucket is full again: retired by expiry
@@ -34,16 +34,16 @@ class NewKeyPublicationRaceTest {
     table.beforePlace = () -> {
       table.beforePlace = null;
       for (int i = 0; i < 20; i++) {
-        admitted[0] += table.take("k", tB, 1, false).allowed() ? 1 : 0;
+        admitted[0] += table.take("k", policy, tB, 1, false).allowed() ? 1 : 0;
       }
-      assertThat(table.expireAll(tR, 0, () -> false)).isEqualTo(1);
+      assertThat(table.expireAll(tR, false, () -> false)).isEqualTo(1);
     };
 
-    boolean stalled = table.take("k", t0, 5, false).allowed(); // stalls in beforePlace
+    boolean stalled = table.take("k", policy, t0, 5, false).allowed(); // stalls in beforePlace
     admitted[0] += stalled ? 5 : 0;
 
     for (int i = 0; i < 20; i++) {
-      admitted[0] += table.take("k", tR, 1, false).allowed() ? 1 : 0;
+      admitted[0] += table.take("k", policy, tR, 1, false).allowed() ? 1 : 0;
     }
     // window [t0, tR] of 1,001 ms at 10/s with a capacity of 10: at most 10 + 10
     assertThat(admitted[0]).isLessThanOrEqualTo(20);
@@ -53,19 +53,19 @@ class NewKeyPublicationRaceTest {
   @ParameterizedTest
   @MethodSource("policies")
   void decide_stalledNewKeyWhileAnotherBucketLivesAndRetires_neverOverAdmits(Policy policy) {
-    BucketTable<String> table = new BucketTable<>(Engine.of(policy), 1_000, 16, 0, 0);
+    BucketTable<String> table = new BucketTable<>(new Engines(), policy, 1_000, 16, 0);
     long tB = MS;
     long tR = tB + 1_000 * MS;
     long[] admitted = new long[1];
     table.beforePlace = () -> {
       table.beforePlace = null;
-      admitted[0] += table.take("k", tB, 10, true).allowed() ? 10 : 0;
-      assertThat(table.expireAll(tR, 0, () -> false)).isEqualTo(1);
+      admitted[0] += table.take("k", policy, tB, 10, true).allowed() ? 10 : 0;
+      assertThat(table.expireAll(tR, false, () -> false)).isEqualTo(1);
     };
 
-    boolean stalled = table.take("k", 0, 5, true).allowed(); // stalls in beforePlace
+    boolean stalled = table.take("k", policy, 0, 5, true).allowed(); // stalls in beforePlace
     admitted[0] += stalled ? 5 : 0;
-    admitted[0] += table.take("k", tR, 10, true).allowed() ? 10 : 0;
+    admitted[0] += table.take("k", policy, tR, 10, true).allowed() ? 10 : 0;
 
     // window [0, tR] of 1,001 ms at 10/s with a capacity of 10: at most 10 + 10
     assertThat(admitted[0]).isEqualTo(20);

@@ -257,13 +257,13 @@ class HttpLimiterTest {
   private static <K> RateStore<K> withoutRefund(RateStore<K> inner, Runnable onClose) {
     return new RateStore<>() {
       @Override
-      public Decision decide(K key, long permits) {
-        return inner.decide(key, permits);
+      public Decision decide(K key, dev.sluice.Policy policy, long permits) {
+        return inner.decide(key, policy, permits);
       }
 
       @Override
-      public long availablePermits(K key) {
-        return inner.availablePermits(key);
+      public long availablePermits(K key, dev.sluice.Policy policy) {
+        return inner.availablePermits(key, policy);
       }
 
       @Override

@@ -99,6 +99,7 @@ public final class RedisStore<K> implements RateStore<K> {
   public static final String DEFAULT_NAMESPACE = "sluice";
 
   private final String name;
+  private final Policy policy;
   private final BucketMath math;
   /** Added to a refund's time held: the most it can take to reach Redis's clock. */
   private final long refundMarginNanos;
@@ -112,6 +113,7 @@ public final class RedisStore<K> implements RateStore<K> {
 
   private RedisStore(String name, Policy policy, Connector connector, Options o, Ticker ticker) {
     this.name = name;
+    this.policy = policy;
     this.math = new BucketMath(policy);
     this.keys = new RedisKeys(o.namespace(), name);
     this.connector = connector;
@@ -189,15 +191,16 @@ public final class RedisStore<K> implements RateStore<K> {
   }
 
   @Override
-  public Decision decide(K key, long permits) {
+  public Decision decide(K key, Policy policy, long permits) {
+    serves(policy);
     Decision cached = cached(key, permits);
     return cached != null ? cached
         : calls.start(key, math.take(permits), false, take(key, permits)).await();
   }
 
   @Override
-  public boolean tryAcquire(K key, long permits) {
-    return decide(key, permits).allowed();
+  public boolean tryAcquire(K key, Policy policy, long permits) {
+    return decide(key, policy, permits).allowed();
   }
 
   /**
@@ -211,7 +214,8 @@ public final class RedisStore<K> implements RateStore<K> {
    * @return the decision, later
    */
   @Override
-  public CompletionStage<Decision> decideAsync(K key, long permits) {
+  public CompletionStage<Decision> decideAsync(K key, Policy policy, long permits) {
+    serves(policy);
     Decision cached = cached(key, permits);
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
@@ -231,7 +235,8 @@ public final class RedisStore<K> implements RateStore<K> {
    * @throws StoreUnavailableException if Redis fails or misses the deadline
    */
   @Override
-  public long availablePermits(K key) {
+  public long availablePermits(K key, Policy policy) {
+    serves(policy);
     Objects.requireNonNull(key, "key");
     return calls.start(key, math.look(), false, (reply, sentAt) -> math.available(reply)).await();
   }
@@ -256,7 +261,8 @@ public final class RedisStore<K> implements RateStore<K> {
    *     back, or, past the deadline, it may have been given back, once)
    */
   @Override
-  public void refund(K key, long permits, long heldNanos) {
+  public void refund(K key, Policy policy, long permits, long heldNanos) {
+    serves(policy);
     Objects.requireNonNull(key, "key");
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
@@ -309,6 +315,39 @@ public final class RedisStore<K> implements RateStore<K> {
   @Override
   public String toString() {
     return "RedisStore[" + name + " on " + connector + "]";
+  }
+
+  /**
+   * This store serves one policy, the one it was created for: the script's state does not yet
+   * record the policy it was written under, so it cannot convert a key to another one exactly.
+   * Plans and live policy changes are refused, loudly, rather than decided under the wrong limits.
+   */
+  private void serves(Policy other) {
+    if (other != policy && !policy.equals(other)) {
+      throw new UnsupportedOperationException("RedisStore " + name + " serves " + policy
+          + " only; plans and live policy changes are not supported on Redis yet, got " + other);
+    }
+  }
+
+  // The store's own policy, for this package's tests.
+  Decision decide(K key, long permits) {
+    return decide(key, policy, permits);
+  }
+
+  boolean tryAcquire(K key, long permits) {
+    return tryAcquire(key, policy, permits);
+  }
+
+  CompletionStage<Decision> decideAsync(K key, long permits) {
+    return decideAsync(key, policy, permits);
+  }
+
+  long availablePermits(K key) {
+    return availablePermits(key, policy);
+  }
+
+  void refund(K key, long permits, long heldNanos) {
+    refund(key, policy, permits, heldNanos);
   }
 
   /** The Redis key of {@code key}'s bucket. */

@@ -26,15 +26,15 @@ final class RecordingStoreFactory implements RateStoreFactory {
     RateStore<K> real = InMemoryStore.factory().create(name, policy, ticker);
     return new RateStore<K>() {
       @Override
-      public Decision decide(K key, long permits) {
+      public Decision decide(K key, Policy policy, long permits) {
         keys.add(key);
-        return real.decide(key, permits);
+        return real.decide(key, policy, permits);
       }
 
       @Override
-      public long availablePermits(K key) {
+      public long availablePermits(K key, Policy policy) {
         keys.add(key);
-        return real.availablePermits(key);
+        return real.availablePermits(key, policy);
       }
 
       @Override

@@ -159,12 +159,12 @@ public abstract class RateStoreContract {
    * @param policy the policy
    * @return the store
    */
-  protected final RateStore<String> store(Policy policy) {
+  protected final BoundStore store(Policy policy) {
     RateStore<String> store =
         factory().create("contract-" + STORES.incrementAndGet(), policy, ticker());
     assertThat(store).as("the factory's store").isNotNull();
     stores.add(store);
-    return store;
+    return new BoundStore(store, policy);
   }
 
   /**
@@ -210,7 +210,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_fullBucket_admitsTheCapacityThenRefuses() {
     Policy policy = Policy.of(Limit.of(5, Duration.ofSeconds(5)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("seq");
     for (int i = 1; i <= 5; i++) {
       Decision d = store.decide(k, 1);
@@ -232,7 +232,7 @@ public abstract class RateStoreContract {
 
   @Test
   void tryAcquire_fullBucket_admitsTheCapacityThenRefuses() {
-    RateStore<String> store = store(Policy.of(Limit.of(7, Duration.ofDays(7))));
+    BoundStore store = store(Policy.of(Limit.of(7, Duration.ofDays(7))));
     String k = key("bool");
     for (int i = 0; i < 7; i++) {
       assertThat(store.tryAcquire(k, 1)).as("request " + i).isTrue();
@@ -244,7 +244,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_afterTheReportedWait_admits() {
     Policy policy = Policy.of(Limit.perSecond(10).withCapacity(3));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("wait");
     assertThat(store.decide(k, 3).allowed()).isTrue();
     Decision d = store.decide(k, 2);
@@ -260,7 +260,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_justBeforeTheReportedWait_stillRefuses() {
     assumeTrue(clockControlled(), "needs a clock that stands still");
-    RateStore<String> store = store(Policy.of(Limit.perSecond(10).withCapacity(3)));
+    BoundStore store = store(Policy.of(Limit.perSecond(10).withCapacity(3)));
     String k = key("early");
     assertThat(store.decide(k, 3).allowed()).isTrue();
     Decision d = store.decide(k, 2);
@@ -274,7 +274,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_refusal_takesNothing() {
     Policy policy = Policy.of(Limit.of(5, Duration.ofSeconds(5)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("refusal");
     assertThat(store.decide(k, 3).allowed()).isTrue();
     Decision first = store.decide(k, 3);
@@ -304,7 +304,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_policyRefusedByOneLimit_takesNothingFromTheOther() {
     Policy policy = Policy.of(Limit.of(2, Duration.ofSeconds(2)), Limit.of(3, Duration.ofDays(3)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("policy");
     Decision d = store.decide(k, 2);
     assertThat(d.allowed()).isTrue();
@@ -335,7 +335,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_keys_areIndependent() {
     Policy policy = Policy.of(Limit.of(4, Duration.ofDays(4)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     assertThat(store.decide(key("a"), 4).allowed()).isTrue();
     assertThat(store.decide(key("a"), 1).allowed()).isFalse();
     assertThat(store.availablePermits(key("b"))).isEqualTo(4);
@@ -351,7 +351,7 @@ public abstract class RateStoreContract {
   @Test
   void decide_moreThanTheCapacity_neverSucceedsAndTakesNothing() {
     Policy policy = Policy.of(Limit.of(5, Duration.ofDays(5)), Limit.of(8, Duration.ofDays(8)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("over");
     assertThat(store.decide(k, 1).allowed()).isTrue();
     for (long permits : new long[] {6, 8, 9, Long.MAX_VALUE}) {
@@ -369,7 +369,7 @@ public abstract class RateStoreContract {
   @Test
   void availablePermits_newAndUsedKeys_countWithoutTaking() {
     Policy policy = Policy.of(Limit.of(6, Duration.ofDays(6)).withInitialPermits(4));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("avail");
     for (int i = 0; i < 3; i++) {
       assertThat(store.availablePermits(k)).isEqualTo(4);
@@ -383,7 +383,7 @@ public abstract class RateStoreContract {
   @Test
   void decideAsync_sameHistory_equalsDecide() {
     Policy policy = Policy.of(Limit.perSecond(4).withCapacity(6), Limit.of(9, Duration.ofDays(9)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     Random rnd = new Random(11);
     for (int i = 0; i < 40; i++) {
       long permits = 1 + rnd.nextInt(7);
@@ -413,7 +413,7 @@ public abstract class RateStoreContract {
     for (Policy policy : List.of(Policy.of(Limit.perSecond(10).withCapacity(20)),
         Policy.of(Limit.of(7, Duration.ofMillis(700))),
         Policy.of(Limit.perSecond(5), Limit.perMinute(40)))) {
-      RateStore<String> store = store(policy);
+      BoundStore store = store(policy);
       String k = key("exact-" + policy.hashCode());
       // the key's bucket and the exact one are both made by a first request at this reading
       ManualTicker exactTime = new ManualTicker(ticker().read());
@@ -447,7 +447,7 @@ public abstract class RateStoreContract {
 
   @Test
   void tryAcquire_concurrentOnOneKey_admitsExactlyTheCapacity() throws InterruptedException {
-    RateStore<String> store = store(Policy.of(Limit.of(300, Duration.ofDays(300))));
+    BoundStore store = store(Policy.of(Limit.of(300, Duration.ofDays(300))));
     String k = key("race");
     int threads = 8;
     CyclicBarrier start = new CyclicBarrier(threads);
@@ -492,7 +492,7 @@ public abstract class RateStoreContract {
   @Test
   void refund_afterTake_decidesAsIfNeverTaken() {
     Policy policy = Policy.of(Limit.of(5, Duration.ofSeconds(5)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("refund");
     String same = key("refund-same");
     assertThat(store.decide(k, 2).allowed()).isTrue();
@@ -523,7 +523,7 @@ public abstract class RateStoreContract {
   @Test
   void refund_afterOtherTakes_neverReturnsRefillAFullBucketWouldHaveLost() {
     Policy policy = Policy.of(Limit.of(10, Duration.ofSeconds(10)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("refund-held");
     String never = key("refund-held-never");
     assertThat(store.availablePermits(k)).isEqualTo(10);
@@ -543,7 +543,7 @@ public abstract class RateStoreContract {
   @Test
   void refund_afterARefusal_theNextRequestSeesThePermits() {
     Policy policy = Policy.of(Limit.of(3, Duration.ofDays(3)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("refund-refused");
     assertThat(store.decide(k, 3).allowed()).isTrue();
     for (int i = 0; i < 3; i++) {
@@ -561,7 +561,7 @@ public abstract class RateStoreContract {
   @Test
   void refund_moreThanTaken_cappedAtFull() {
     Policy policy = Policy.of(Limit.of(4, Duration.ofSeconds(4)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("refund-cap");
     String fresh = key("refund-cap-fresh");
     assertThat(store.decide(k, 1).allowed()).isTrue();
@@ -585,7 +585,7 @@ public abstract class RateStoreContract {
   void refund_freshKey_isANoOp() {
     for (Policy policy : List.of(Policy.of(Limit.of(5, Duration.ofDays(5))),
         Policy.of(Limit.of(6, Duration.ofDays(6)).withInitialPermits(2)))) {
-      RateStore<String> store = store(policy);
+      BoundStore store = store(policy);
       String k = key("refund-fresh-" + policy.hashCode());
       String untouched = key("refund-untouched-" + policy.hashCode());
       long initial = policy.limits().get(0).initialPermits();
@@ -603,7 +603,7 @@ public abstract class RateStoreContract {
   @Test
   void refund_severalLimits_restoresEach() {
     Policy policy = Policy.of(Limit.of(2, Duration.ofSeconds(2)), Limit.of(3, Duration.ofDays(3)));
-    RateStore<String> store = store(policy);
+    BoundStore store = store(policy);
     String k = key("refund-limits");
     String once = key("refund-limits-once");
     String fresh = key("refund-limits-fresh");
@@ -642,7 +642,7 @@ public abstract class RateStoreContract {
 
   @Test
   void close_twice_doesNotThrow() {
-    RateStore<String> store = store(Policy.of(Limit.perSecond(1)));
+    BoundStore store = store(Policy.of(Limit.perSecond(1)));
     store.tryAcquire(key("close"), 1);
     store.close();
     assertThatCode(store::close).doesNotThrowAnyException();

@@ -83,16 +83,16 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
     RateStore<K> real = InMemoryStore.factory().create(name, policy, ticker);
     return new RateStore<>() {
       @Override
-      public Decision decide(K key, long permits) {
+      public Decision decide(K key, Policy policy, long permits) {
         calls.incrementAndGet();
         if (down.get()) {
           throw new StoreUnavailableException("backend down");
         }
-        return real.decide(key, permits);
+        return real.decide(key, policy, permits);
       }
 
       @Override
-      public CompletionStage<Decision> decideAsync(K key, long permits) {
+      public CompletionStage<Decision> decideAsync(K key, Policy policy, long permits) {
         calls.incrementAndGet();
         if (bugKey != null && bugKey.equals(key)) {
           return CompletableFuture.failedFuture(new IllegalStateException("a bug, not an outage"));
@@ -100,25 +100,25 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
         if (down.get()) {
           return CompletableFuture.failedFuture(new StoreUnavailableException("timeout"));
         }
-        return CompletableFuture.completedFuture(real.decide(key, permits));
+        return CompletableFuture.completedFuture(real.decide(key, policy, permits));
       }
 
       @Override
-      public long availablePermits(K key) {
+      public long availablePermits(K key, Policy policy) {
         calls.incrementAndGet();
         if (down.get()) {
           throw new StoreUnavailableException("backend down");
         }
-        return real.availablePermits(key);
+        return real.availablePermits(key, policy);
       }
 
       @Override
-      public void refund(K key, long permits, long heldNanos) {
+      public void refund(K key, Policy policy, long permits, long heldNanos) {
         calls.incrementAndGet();
         if (down.get()) {
           throw new StoreUnavailableException("backend down");
         }
-        real.refund(key, permits, heldNanos);
+        real.refund(key, policy, permits, heldNanos);
       }
 
       @Override
