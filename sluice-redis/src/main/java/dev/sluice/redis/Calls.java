@@ -21,32 +21,30 @@ final class Calls {
   final long deadlineNanos;
   final Stats stats;
   private final String store;
-  private final RedisKeys keys;
   private final CircuitBreaker breaker;
-  private final Batcher batcher;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  Calls(String store, RedisKeys keys, Connector connector, long deadlineNanos,
-      CircuitBreaker breaker, Batcher batcher, Stats stats) {
+  Calls(String store, Connector connector, long deadlineNanos, CircuitBreaker breaker,
+      Stats stats) {
     this.store = store;
-    this.keys = keys;
     this.connector = connector;
     this.deadlineNanos = deadlineNanos;
     this.breaker = breaker;
-    this.batcher = batcher;
     this.stats = stats;
   }
 
   /**
-   * Starts one operation on {@code key}'s bucket, {@code keyArgs} being its part of the script's
+   * Starts one operation on {@code key}'s bucket under {@code lane}'s policy, {@code keyArgs}
+   * being its part of the script's
    * arguments. An asynchronous call's failures all arrive through its result; a synchronous
    * caller waits with {@link Call#await()}.
    *
    * @throws StoreUnavailableException if the call cannot be made (closed, breaker open, no
    *     connection)
    */
-  <T> Call<T> start(Object key, byte[][] keyArgs, boolean async, Call.Outcome<T> outcome) {
+  <T> Call<T> start(Lane<?> lane, Object key, byte[][] keyArgs, boolean async,
+      Call.Outcome<T> outcome) {
     if (closed.get()) {
       throw new StoreUnavailableException("the Redis store " + store + " is closed");
     }
@@ -61,7 +59,7 @@ final class Calls {
       stats.failures.incrementAndGet();
       throw new StoreUnavailableException("not connected to " + connector);
     }
-    Call<T> call = new Call<>(this, keys.of(key), keyArgs, outcome);
+    Call<T> call = new Call<>(this, lane.keys.of(key), keyArgs, outcome);
     inFlight.incrementAndGet();
     if (async) {
       Deadlines deadlines = connector.deadlines();
@@ -71,7 +69,7 @@ final class Calls {
       }
       deadlines.add(deadlineNanos, call);
     }
-    batcher.send(commands, call);
+    lane.batcher.send(commands, call);
     return call;
   }
 

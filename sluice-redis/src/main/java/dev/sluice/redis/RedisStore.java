@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -48,12 +49,21 @@ import java.util.function.LongSupplier;
  * nothing is counted twice; no other failure is ever retried.
  *
  * <h2>Keys</h2>
- * One key per bucket, {@code {<namespace>:<limiter name>:<h>}}, where {@code h} is the
- * SHA-256 of the key's bytes in unpadded base64url (43 characters). The whole key is the hash
- * tag, so a bucket sits in one Cluster slot, and a key of any size or content (binary,
- * {@code {}}, a megabyte) cannot escape its namespace or choose its slot. A key's bytes are its
+ * One key per bucket and policy, {@code {<namespace>:<limiter name>:<h>}:<p>}, where {@code h}
+ * is the SHA-256 of the key's bytes (43 characters of unpadded base64url) and {@code p} a
+ * fingerprint of the policy (11 characters). The part in braces is the hash tag, so a key's
+ * buckets sit in one Cluster slot, and a key of any size or content (binary, {@code {}}, a
+ * megabyte) cannot escape its namespace or choose its slot. A key's bytes are its
  * UTF-8 {@code toString()}, or the array itself for a {@code byte[]}; keys equal by
  * {@code equals} must have equal bytes (true of strings and numbers).
+ *
+ * <h2>Policies</h2>
+ * The policy travels with each call (plans, {@link dev.sluice.RateLimiter#updatePolicy}); the
+ * store decides each call under it, with a bucket of its own per policy: two policies never read
+ * each other's state (a bucket of one limit is never read as one of two), so the nodes of a
+ * rolling deploy that run two versions of a policy under one limiter name both keep working,
+ * each within its own bound; for that time a key may get both (one per version). A store serves
+ * at most {@value #MAX_POLICIES} distinct policies.
  *
  * <h2>Deadlines and failures</h2>
  * Every call has a deadline (default {@value #DEFAULT_DEADLINE_MILLIS} ms, covering a
@@ -95,37 +105,72 @@ public final class RedisStore<K> implements RateStore<K> {
   /** The default deadline of a call, in milliseconds. */
   public static final long DEFAULT_DEADLINE_MILLIS = 50;
 
+  /** The most distinct policies one store decides under. */
+  public static final int MAX_POLICIES = 64;
+
   /** The default namespace, the first part of every key. */
   public static final String DEFAULT_NAMESPACE = "sluice";
 
   private final String name;
-  private final Policy policy;
-  private final BucketMath math;
+  /** The lane of the policy the store was created with: the common case, found by identity. */
+  private final Lane<K> first;
+  /** Every policy's lane, the first's included. */
+  private final ConcurrentHashMap<Policy, Lane<K>> lanes = new ConcurrentHashMap<>();
   /** Added to a refund's time held: the most it can take to reach Redis's clock. */
   private final long refundMarginNanos;
-  private final RedisKeys keys;
   private final Connector connector;
+  private final Options options;
+  private final Clocks clocks;
   private final Calls calls;
-  /** Null when the factory turned the deny cache off. */
-  private final DenyCache<K> denyCache;
   private final LongSupplier cacheClock;
   final Stats stats = new Stats();
 
   private RedisStore(String name, Policy policy, Connector connector, Options o, Ticker ticker) {
     this.name = name;
-    this.policy = policy;
-    this.math = new BucketMath(policy);
-    this.keys = new RedisKeys(o.namespace(), name);
     this.connector = connector;
-    Clocks clocks = o.clocks().apply(ticker);
+    this.options = o;
+    this.clocks = o.clocks().apply(ticker);
     this.cacheClock = clocks.cacheNanos();
-    this.denyCache = o.denyCache()
-        ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong()) : null;
     // with a caller-side script clock (tests), the script's now is read when the call is made
     this.refundMarginNanos = clocks.scriptMicros() == null ? o.deadline().toNanos() : 0;
-    this.calls = new Calls(name, keys, connector, o.deadline().toNanos(),
-        new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()),
-        new Batcher(math, clocks, connector, stats), stats);
+    this.calls = new Calls(name, connector, o.deadline().toNanos(),
+        new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()), stats);
+    this.first = newLane(policy);
+    lanes.put(policy, first);
+  }
+
+  private Lane<K> newLane(Policy policy) {
+    BucketMath math = new BucketMath(policy);
+    return new Lane<>(policy, math, new RedisKeys(options.namespace(), name, policy),
+        options.denyCache() ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong())
+            : null,
+        new Batcher(math, clocks, connector, stats));
+  }
+
+  /** The lane of {@code policy}, made on its first call. */
+  private Lane<K> lane(Policy policy) {
+    Lane<K> lane = first;
+    if (policy == lane.policy) {
+      return lane;
+    }
+    Objects.requireNonNull(policy, "policy");
+    lane = lanes.get(policy);
+    if (lane != null) {
+      return lane;
+    }
+    synchronized (lanes) {
+      lane = lanes.get(policy);
+      if (lane == null) {
+        if (lanes.size() >= MAX_POLICIES) {
+          throw new IllegalStateException("the Redis store " + name + " decides under at most "
+              + MAX_POLICIES + " distinct policies (" + MAX_POLICIES + " already): " + policy
+              + " would be one more");
+        }
+        lane = newLane(policy);
+        lanes.put(policy, lane);
+      }
+      return lane;
+    }
   }
 
   /**
@@ -192,10 +237,11 @@ public final class RedisStore<K> implements RateStore<K> {
 
   @Override
   public Decision decide(K key, Policy policy, long permits) {
-    serves(policy);
-    Decision cached = cached(key, permits);
+    Lane<K> lane = lane(policy);
+    Decision cached = cached(lane, key, permits);
     return cached != null ? cached
-        : calls.start(key, math.take(permits), false, take(key, permits)).await();
+        : calls.start(lane, key, lane.math.take(permits), false, take(lane, key, permits))
+            .await();
   }
 
   @Override
@@ -215,13 +261,14 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public CompletionStage<Decision> decideAsync(K key, Policy policy, long permits) {
-    serves(policy);
-    Decision cached = cached(key, permits);
+    Lane<K> lane = lane(policy);
+    Decision cached = cached(lane, key, permits);
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
     try {
-      return calls.start(key, math.take(permits), true, take(key, permits)).result;
+      return calls.start(lane, key, lane.math.take(permits), true, take(lane, key, permits))
+          .result;
     } catch (StoreUnavailableException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -236,9 +283,10 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public long availablePermits(K key, Policy policy) {
-    serves(policy);
+    Lane<K> lane = lane(policy);
     Objects.requireNonNull(key, "key");
-    return calls.start(key, math.look(), false, (reply, sentAt) -> math.available(reply)).await();
+    return calls.start(lane, key, lane.math.look(), false,
+        (reply, sentAt) -> lane.math.available(reply)).await();
   }
 
   /**
@@ -262,7 +310,7 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public void refund(K key, Policy policy, long permits, long heldNanos) {
-    serves(policy);
+    Lane<K> lane = lane(policy);
     Objects.requireNonNull(key, "key");
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
@@ -272,16 +320,17 @@ public final class RedisStore<K> implements RateStore<K> {
     }
     long held = heldNanos > Long.MAX_VALUE - refundMarginNanos ? Long.MAX_VALUE
         : heldNanos + refundMarginNanos;
-    calls.start(key, math.refund(permits, held / 1000 + (held % 1000 == 0 ? 0 : 1)), false, new Call.Outcome<KeyReply>() {
+    byte[][] args = lane.math.refund(permits, held / 1000 + (held % 1000 == 0 ? 0 : 1));
+    calls.start(lane, key, args, false, new Call.Outcome<KeyReply>() {
       @Override
       public KeyReply of(KeyReply reply, long sentAt) {
-        forget(key);
+        forget(lane, key);
         return reply;
       }
 
       @Override
       public void failed() {
-        forget(key);
+        forget(lane, key);
       }
     }).await();
   }
@@ -306,8 +355,10 @@ public final class RedisStore<K> implements RateStore<K> {
     if (!calls.close()) {
       return;
     }
-    if (denyCache != null) {
-      denyCache.clear();
+    for (Lane<K> lane : lanes.values()) {
+      if (lane.denyCache != null) {
+        lane.denyCache.clear();
+      }
     }
     connector.release();
   }
@@ -317,58 +368,51 @@ public final class RedisStore<K> implements RateStore<K> {
     return "RedisStore[" + name + " on " + connector + "]";
   }
 
-  /**
-   * This store serves one policy, the one it was created for: the script's state does not yet
-   * record the policy it was written under, so it cannot convert a key to another one exactly.
-   * Plans and live policy changes are refused, loudly, rather than decided under the wrong limits.
-   */
-  private void serves(Policy other) {
-    if (other != policy && !policy.equals(other)) {
-      throw new UnsupportedOperationException("RedisStore " + name + " serves " + policy
-          + " only; plans and live policy changes are not supported on Redis yet, got " + other);
-    }
-  }
-
-  // The store's own policy, for this package's tests.
+  // The store's first policy, for this package's tests.
   Decision decide(K key, long permits) {
-    return decide(key, policy, permits);
+    return decide(key, first.policy, permits);
   }
 
   boolean tryAcquire(K key, long permits) {
-    return tryAcquire(key, policy, permits);
+    return tryAcquire(key, first.policy, permits);
   }
 
   CompletionStage<Decision> decideAsync(K key, long permits) {
-    return decideAsync(key, policy, permits);
+    return decideAsync(key, first.policy, permits);
   }
 
   long availablePermits(K key) {
-    return availablePermits(key, policy);
+    return availablePermits(key, first.policy);
   }
 
   void refund(K key, long permits, long heldNanos) {
-    refund(key, policy, permits, heldNanos);
+    refund(key, first.policy, permits, heldNanos);
   }
 
   /** The Redis key of {@code key}'s bucket. */
   byte[] redisKey(K key) {
-    return keys.of(key);
+    return first.keys.of(key);
   }
 
-  private void forget(K key) {
-    if (denyCache != null) {
-      denyCache.forget(key);
+  /** The Redis key of {@code key}'s bucket under {@code policy}. */
+  byte[] redisKey(K key, Policy policy) {
+    return lane(policy).keys.of(key);
+  }
+
+  private static <K> void forget(Lane<K> lane, K key) {
+    if (lane.denyCache != null) {
+      lane.denyCache.forget(key);
     }
   }
 
   /** Checks the arguments of a take; the deny cache's refusal if it holds one, else null. */
-  private Decision cached(K key, long permits) {
+  private Decision cached(Lane<K> lane, K key, long permits) {
     Objects.requireNonNull(key, "key");
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
     }
-    Decision cached = denyCache == null ? null
-        : denyCache.lookup(key, permits, cacheClock.getAsLong());
+    Decision cached = lane.denyCache == null ? null
+        : lane.denyCache.lookup(key, permits, cacheClock.getAsLong());
     if (cached != null) {
       stats.cacheHits.incrementAndGet();
     }
@@ -381,9 +425,10 @@ public final class RedisStore<K> implements RateStore<K> {
    * true). An admission changed the bucket, so a refusal remembered for a larger request would
    * now report stale counts: it is forgotten.
    */
-  private Call.Outcome<Decision> take(K key, long permits) {
+  private Call.Outcome<Decision> take(Lane<K> lane, K key, long permits) {
+    DenyCache<K> denyCache = lane.denyCache;
     return (reply, sentAt) -> {
-      Decision d = math.decide(reply, permits);
+      Decision d = lane.math.decide(reply, permits);
       if (denyCache != null) {
         if (d.allowed()) {
           denyCache.forget(key);

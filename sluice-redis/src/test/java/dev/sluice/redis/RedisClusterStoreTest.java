@@ -84,9 +84,9 @@ class RedisClusterStoreTest {
         assertThat(store.decide(key, 1).allowed()).isTrue();
         byte[] redisKey = store.redisKey(key);
         String text = new String(redisKey, StandardCharsets.ISO_8859_1);
-        assertThat(text).matches("\\{sluice:" + name + ":[A-Za-z0-9_-]{43}}");
-        // the whole key is the hash tag: the slot is that of its inside, whatever the user key
-        byte[] inside = Arrays.copyOfRange(redisKey, 1, redisKey.length - 1);
+        assertThat(text).matches("\\{sluice:" + name + ":[A-Za-z0-9_-]{43}}:[A-Za-z0-9_-]{11}");
+        // the part in braces is the hash tag: the slot is that of its inside, whatever the key
+        byte[] inside = Arrays.copyOfRange(redisKey, 1, text.indexOf('}'));
         int slot = SlotHash.getSlot(inside);
         assertThat(NODES.get(0).clusterKeyslot(redisKey)).isEqualTo(slot);
         // and the bucket is on the master that owns that slot, once

@@ -320,12 +320,12 @@ class RedisStoreTest {
       for (Object key : keys) {
         assertThat(store.decide(key, 1).allowed()).isTrue();
         String redisKey = new String(store.redisKey(key), StandardCharsets.ISO_8859_1);
-        assertThat(redisKey).matches("\\{ns:hostile:[A-Za-z0-9_-]{43}}");
+        assertThat(redisKey).matches("\\{ns:hostile:[A-Za-z0-9_-]{43}}:[A-Za-z0-9_-]{11}");
       }
       List<byte[]> stored = redis.keys("{ns:hostile:*");
       assertThat(stored).hasSize(keys.size());
       for (byte[] k : stored) {
-        assertThat(new String(k, StandardCharsets.ISO_8859_1)).matches("\\{ns:hostile:[A-Za-z0-9_-]{43}}");
+        assertThat(new String(k, StandardCharsets.ISO_8859_1)).matches("\\{ns:hostile:[A-Za-z0-9_-]{43}}:[A-Za-z0-9_-]{11}");
       }
     }
   }

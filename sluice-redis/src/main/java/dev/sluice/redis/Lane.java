@@ -1,0 +1,29 @@
+package dev.sluice.redis;
+
+import dev.sluice.Policy;
+
+/**
+ * What a store keeps for one policy it decides under: the policy compiled for the script, the
+ * Redis keys of its buckets (which carry the policy's fingerprint), its own deny cache (a refusal
+ * under one policy says nothing about another) and its own batcher (one command carries the calls
+ * of one policy: the script's head of arguments is the policy's).
+ *
+ * @param <K> the key type
+ */
+final class Lane<K> {
+
+  final Policy policy;
+  final BucketMath math;
+  final RedisKeys keys;
+  /** Null when the factory turned the deny cache off. */
+  final DenyCache<K> denyCache;
+  final Batcher batcher;
+
+  Lane(Policy policy, BucketMath math, RedisKeys keys, DenyCache<K> denyCache, Batcher batcher) {
+    this.policy = policy;
+    this.math = math;
+    this.keys = keys;
+    this.denyCache = denyCache;
+    this.batcher = batcher;
+  }
+}
