@@ -123,7 +123,7 @@ class NoReplayTest {
     String uri = SharedRedis.uri();
     proxy = ChaosProxy.to(uri);
     viaProxy = RedisStore.factory(proxy.uri()).deadline(DEADLINE);
-    direct = RedisStore.factory(uri);
+    direct = RedisStore.factory(uri).deadline(DEADLINE);
     String name = SharedRedis.uniqueName("replay");
     limiter = RateLimiter.builder(POLICY).name(name).store(capturing(viaProxy, store))
         .failureMode(FailureMode.CLOSED).build();

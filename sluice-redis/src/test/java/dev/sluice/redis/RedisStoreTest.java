@@ -335,7 +335,7 @@ class RedisStoreTest {
     RedisClient own = RedisClient.create(SharedRedis.uri());
     try {
       own.setOptions(RedisStore.clientOptions());
-      RedisStore.Factory f = RedisStore.factory(own);
+      RedisStore.Factory f = RedisStore.factory(own).deadline(DEADLINE);
       RedisStore<String> store = f.create(SharedRedis.uniqueName("own"), Policy.of(Limit.perSecond(1)),
           Ticker.system());
       assertThat(store.decide("a", 1).allowed()).isTrue();
@@ -353,7 +353,8 @@ class RedisStoreTest {
   @Test
   void close_lastStoreOfUriFactory_closesItsConnection() {
     String name = SharedRedis.uniqueName("owned");
-    RedisStore.Factory f = RedisStore.factory(SharedRedis.uri() + "?clientName=" + name);
+    RedisStore.Factory f = RedisStore.factory(SharedRedis.uri() + "?clientName=" + name)
+        .deadline(DEADLINE);
     long before = clients(name);
     assertThat(before).isZero();
     RedisStore<String> a = f.create(name + "a", Policy.of(Limit.perSecond(1)), Ticker.system());
@@ -381,7 +382,7 @@ class RedisStoreTest {
   void limiter_overRedisWithSkewedTickers_sharesOneBucket() {
     String name = SharedRedis.uniqueName("shared");
     Limit limit = Limit.of(1, Duration.ofHours(1)).withCapacity(5);
-    RedisStore.Factory other = RedisStore.factory(SharedRedis.uri());
+    RedisStore.Factory other = RedisStore.factory(SharedRedis.uri()).deadline(DEADLINE);
     try (RateLimiter<String> a = RateLimiter.builder(limit).name(name).store(factory)
             .ticker(() -> System.nanoTime() - 10_000_000_000L).build();
         RateLimiter<String> b = RateLimiter.builder(limit).name(name).store(other)
