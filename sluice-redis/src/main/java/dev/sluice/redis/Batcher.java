@@ -122,19 +122,31 @@ final class Batcher {
       this.calls = calls;
       this.counted = counted;
       byte[][] head = math.head();
-      int per = calls.get(0).keyArgs.length;
-      boolean callerClock = clocks.scriptMicros() != null;
-      keys = new byte[calls.size()][];
-      args = new byte[head.length + per * calls.size() + (callerClock ? 1 : 0)][];
-      System.arraycopy(head, 0, args, 0, head.length);
+      int keyCount = 0;
+      int argCount = head.length;
+      byte[][][] callKeys = new byte[calls.size()][][];
+      byte[][][] callArgs = new byte[calls.size()][][];
       for (int i = 0; i < calls.size(); i++) {
         Call<?> c = calls.get(i);
-        keys[i] = c.redisKey;
-        System.arraycopy(c.keyArgs, 0, args, head.length + per * i, per);
+        callKeys[i] = c.redisKeys;
+        callArgs[i] = c.keyArgs;
+        keyCount += callKeys[i].length;
+        argCount += callArgs[i].length;
         c.batch = this;
       }
-      if (callerClock) {
-        args[args.length - 1] = BucketMath.ascii(clocks.scriptMicros().getAsLong());
+      keys = new byte[keyCount][];
+      args = new byte[argCount][];
+      System.arraycopy(head, 0, args, 0, head.length);
+      if (clocks.scriptMicros() != null) {
+        args[1] = BucketMath.ascii(clocks.scriptMicros().getAsLong());
+      }
+      int k = 0;
+      int a = head.length;
+      for (int i = 0; i < calls.size(); i++) {
+        System.arraycopy(callKeys[i], 0, keys, k, callKeys[i].length);
+        k += callKeys[i].length;
+        System.arraycopy(callArgs[i], 0, args, a, callArgs[i].length);
+        a += callArgs[i].length;
       }
     }
 

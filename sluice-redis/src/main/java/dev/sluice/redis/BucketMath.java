@@ -4,6 +4,8 @@ import dev.sluice.Decision;
 import dev.sluice.Limit;
 import dev.sluice.Policy;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -47,6 +49,9 @@ final class BucketMath {
   /** Largest time to fill an empty bucket in Redis: 2<sup>52</sup> µs, about 142.7 years. */
   static final long MAX_FILL_MICROS = 1L << 52;
 
+  /** The arguments before the limits' in the head: L, the clock, the fingerprint. */
+  static final int HEAD = 3;
+
   private static final BigInteger THOUSAND = BigInteger.valueOf(1000);
   private static final byte[] TAKE = {'1'};
   private static final byte[] LOOK = {'0'};
@@ -60,8 +65,13 @@ final class BucketMath {
   private final long[] den;
   private final long[] fillQ;
   private final long[] fillR;
+  private final long[] initQ;
+  private final long[] initR;
   private final long minCapacity;
-  /** The policy's part of ARGV: L, then per limit den fillQ fillR initQ initR. Shared, never modified. */
+  /**
+   * The policy's part of ARGV: L, the clock ({@code ""}: Redis's), the fingerprint, then per
+   * limit den fillQ fillR initQ initR. Shared, never modified.
+   */
   private final byte[][] head;
   /** A key's part of ARGV to take one permit, and to look. Shared, never modified. */
   private final byte[][] takeOne;
@@ -76,8 +86,8 @@ final class BucketMath {
     den = new long[limits];
     fillQ = new long[limits];
     fillR = new long[limits];
-    long[] initQ = new long[limits];
-    long[] initR = new long[limits];
+    initQ = new long[limits];
+    initR = new long[limits];
     long min = Long.MAX_VALUE;
     for (int i = 0; i < limits; i++) {
       Limit limit = list.get(i);
@@ -102,10 +112,12 @@ final class BucketMath {
       initR[i] = mulR(i, limit.initialPermits());
     }
     minCapacity = min;
-    head = new byte[1 + 5 * limits][];
+    head = new byte[HEAD + 5 * limits][];
     head[0] = ascii(limits);
+    head[1] = new byte[0];
+    head[2] = RedisKeys.fingerprint(policy).getBytes(StandardCharsets.US_ASCII);
     for (int i = 0; i < limits; i++) {
-      int a = 1 + 5 * i;
+      int a = HEAD + 5 * i;
       head[a] = ascii(den[i]);
       head[a + 1] = ascii(fillQ[i]);
       head[a + 2] = ascii(fillR[i]);
@@ -275,6 +287,73 @@ final class BucketMath {
       retry = Math.max(retry, mulQ(i, permits) - a + ceilFraction(i, mulR(i, permits) + r));
     }
     return Decision.denied(policy, binding, remaining, retry * 1000, resetNanos);
+  }
+
+  /** A bucket converted to this policy: its value, and its time to live in milliseconds. */
+  record Converted(byte[] value, long pxMillis) {}
+
+  /**
+   * The carry-over rule, exactly: {@code value} is a bucket of policy {@code from} as the script
+   * stored it, read at {@code now} (µs); the result is the same bucket under this policy. Each
+   * limit keeps the permits the limit at the same position held at {@code now} (capped at its
+   * new capacity), and refills at the new rate from then: {@code emptyAt' = now - p T'} with
+   * {@code p = min(C', tokens(now))}, rounded toward fewer permits (a later {@code emptyAt'})
+   * where the new grain ({@code 1/den'} µs) cannot hold it. A limit with no counterpart starts
+   * as a new bucket's would. The time to live is the time until full, at least 1 ms.
+   *
+   * @throws IllegalStateException if {@code value} is not a bucket of {@code from}
+   */
+  Converted convert(BucketMath from, byte[] value, long now) {
+    if (value.length != 16 * from.limits) {
+      throw new IllegalStateException("a bucket of " + value.length + " bytes, expected "
+          + 16 * from.limits + " for " + from.policy);
+    }
+    ByteBuffer in = ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer out = ByteBuffer.allocate(16 * limits).order(ByteOrder.LITTLE_ENDIAN);
+    BigInteger nowB = BigInteger.valueOf(now);
+    long untilFull = 0;
+    for (int i = 0; i < limits; i++) {
+      BigInteger denN = BigInteger.valueOf(den[i]);
+      // the new empty instant, in units of 1/den' µs
+      BigInteger u;
+      if (i < from.limits) {
+        long q = (long) in.getDouble(16 * i);
+        long r = (long) in.getDouble(16 * i + 8);
+        BigInteger denO = BigInteger.valueOf(from.den[i]);
+        BigInteger numO = BigInteger.valueOf(from.num[i]);
+        // x = tokens(now) * num_o, capped at both capacities (the old bucket is never fuller
+        // than C, and the new one keeps at most C')
+        BigInteger x = nowB.subtract(BigInteger.valueOf(q)).multiply(denO)
+            .subtract(BigInteger.valueOf(r));
+        x = x.min(BigInteger.valueOf(from.capacity[i]).multiply(numO))
+            .min(BigInteger.valueOf(capacity[i]).multiply(numO));
+        // p T' den' = x num' / num_o, rounded down: emptyAt' rounded up
+        BigInteger[] qr = x.multiply(BigInteger.valueOf(num[i])).divideAndRemainder(numO);
+        BigInteger taken = qr[0];
+        if (qr[1].signum() < 0) {
+          taken = taken.subtract(BigInteger.ONE);
+        }
+        u = nowB.multiply(denN).subtract(taken);
+      } else {
+        // a new bucket: now - init
+        u = nowB.multiply(denN).subtract(BigInteger.valueOf(initQ[i]).multiply(denN)
+            .add(BigInteger.valueOf(initR[i])));
+      }
+      BigInteger[] qr = u.divideAndRemainder(denN);
+      long q = qr[0].longValueExact();
+      long r = qr[1].longValueExact();
+      if (r < 0) {
+        q -= 1;
+        r += den[i];
+      }
+      out.putDouble(16 * i, q);
+      out.putDouble(16 * i + 8, r);
+      // until full = emptyAt' + fill - now, rounded up to a whole microsecond
+      long full = q + fillQ[i] - now + (r + fillR[i] > den[i] ? 2 : r + fillR[i] > 0 ? 1 : 0);
+      untilFull = Math.max(untilFull, full);
+    }
+    long ms = untilFull / 1000 + (untilFull % 1000 > 0 ? 1 : 0);
+    return new Converted(out.array(), Math.max(1, ms));
   }
 
   /** The smallest capacity: a request for more can never succeed. */

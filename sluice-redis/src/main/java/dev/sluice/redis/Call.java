@@ -1,6 +1,9 @@
 package dev.sluice.redis;
 
 import dev.sluice.spi.StoreUnavailableException;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -40,21 +43,60 @@ final class Call<T> implements Deadlines.Pending {
     default void failed() {}
   }
 
+  /** Conversions one call may make before it gives up (another node keeps moving the state). */
+  static final int MAX_CONVERSIONS = 4;
+  private static final byte[] NO = {'0'};
+  private static final byte[] YES = {'1'};
+
   final CompletableFuture<T> result = new CompletableFuture<>();
-  final byte[] redisKey;
-  final byte[][] keyArgs;
+  /** The call's own key, then the other policies' keys of the same key the script looks in. */
+  volatile byte[][] redisKeys;
+  /** The call's part of ARGV (see bucket.lua): conversion, m, the operation. */
+  volatile byte[][] keyArgs;
   private final Calls owner;
+  private final Lane<?> lane;
+  private final Object key;
+  private final byte[] hash;
+  private final byte[][] op;
   private final Outcome<T> outcome;
+  private final RedisScriptingAsyncCommands<byte[], byte[]> commands;
+  private int conversions;
   private final long begun = System.nanoTime();
   /** Whether its command went out: a deadline missed after that may hide a run in Redis. */
   volatile boolean sent;
   volatile Batcher.Batch batch;
 
-  Call(Calls owner, byte[] redisKey, byte[][] keyArgs, Outcome<T> outcome) {
+  Call(Calls owner, Lane<?> lane, Object key, byte[][] op, Outcome<T> outcome,
+      RedisScriptingAsyncCommands<byte[], byte[]> commands) {
     this.owner = owner;
-    this.redisKey = redisKey;
-    this.keyArgs = keyArgs;
+    this.lane = lane;
+    this.key = key;
+    this.hash = RedisKeys.hash(key);
+    this.op = op;
     this.outcome = outcome;
+    this.commands = commands;
+    Lane<?>[] others = lane.others;
+    byte[][] keys = new byte[1 + others.length][];
+    keys[0] = lane.keys.withHash(hash);
+    for (int j = 0; j < others.length; j++) {
+      keys[1 + j] = others[j].keys.withHash(hash);
+    }
+    byte[][] args = new byte[2 + op.length][];
+    args[0] = NO;
+    args[1] = BucketMath.ascii(others.length);
+    System.arraycopy(op, 0, args, 2, op.length);
+    this.redisKeys = keys;
+    this.keyArgs = args;
+  }
+
+  /** The call's own Redis key. */
+  byte[] redisKey() {
+    return redisKeys[0];
+  }
+
+  /** Sends the call (again). */
+  void send() {
+    lane.batcher.send(commands, this);
   }
 
   @Override
@@ -84,6 +126,10 @@ final class Call<T> implements Deadlines.Pending {
 
   /** The script answered for this call's key. */
   void succeed(KeyReply reply, long sentAt) {
+    if (reply.redirect() != 0 && !result.isDone()) {
+      redirected(reply);
+      return;
+    }
     T value;
     try {
       value = outcome.of(reply, sentAt);
@@ -93,6 +139,63 @@ final class Call<T> implements Deadlines.Pending {
     }
     if (result.complete(value)) {
       owner.succeeded();
+    }
+  }
+
+  /**
+   * The key's state is in another policy's bucket: convert it (BucketMath.convert, exactly) and
+   * send the call again with the conversion, which the script applies only if that bucket still
+   * holds what it read. Or it moved to a policy this store does not know: fail (the failure mode
+   * answers), never decide from a new bucket.
+   */
+  private void redirected(KeyReply reply) {
+    StoreUnavailableException failure = null;
+    if (reply.redirect() == KeyReply.MOVED_UNKNOWN) {
+      failure = new StoreUnavailableException("the bucket of this key moved to a policy this"
+          + " store does not decide under (" + new String(reply.raw(), StandardCharsets.US_ASCII)
+          + "), from another node");
+    } else if (++conversions > MAX_CONVERSIONS) {
+      failure = new StoreUnavailableException("the bucket of this key changed policy more than "
+          + MAX_CONVERSIONS + " times during one call");
+    }
+    if (failure == null) {
+      try {
+        byte[] source = redisKeys[reply.source()];
+        Lane<?> from = null;
+        for (Lane<?> other : lane.others) {
+          if (Arrays.equals(other.keys.withHash(hash), source)) {
+            from = other;
+          }
+        }
+        if (from == null) {
+          throw new IllegalStateException("no policy of this store has that bucket");
+        }
+        BucketMath.Converted c = lane.math.convert(from.math, reply.raw(), reply.now());
+        forget(lane, key);
+        forget(from, key);
+        byte[][] args = new byte[5 + op.length][];
+        args[0] = YES;
+        args[1] = reply.raw();
+        args[2] = c.value();
+        args[3] = BucketMath.ascii(c.pxMillis());
+        args[4] = BucketMath.ascii(1);
+        System.arraycopy(op, 0, args, 5, op.length);
+        redisKeys = new byte[][] {redisKeys[0], source};
+        keyArgs = args;
+        send();
+        return;
+      } catch (RuntimeException e) {
+        failure = new StoreUnavailableException("cannot convert the bucket of this key: " + e, e);
+      }
+    }
+    fail(failure);
+  }
+
+  /** The key's state changes policy: no refusal remembered for it under either may be answered. */
+  @SuppressWarnings("unchecked")
+  private static void forget(Lane<?> lane, Object key) {
+    if (lane.denyCache != null) {
+      ((DenyCache<Object>) lane.denyCache).forget(key);
     }
   }
 

@@ -43,7 +43,7 @@ final class Calls {
    * @throws StoreUnavailableException if the call cannot be made (closed, breaker open, no
    *     connection)
    */
-  <T> Call<T> start(Lane<?> lane, Object key, byte[][] keyArgs, boolean async,
+  <T> Call<T> start(Lane<?> lane, Object key, byte[][] op, boolean async,
       Call.Outcome<T> outcome) {
     if (closed.get()) {
       throw new StoreUnavailableException("the Redis store " + store + " is closed");
@@ -59,7 +59,7 @@ final class Calls {
       stats.failures.incrementAndGet();
       throw new StoreUnavailableException("not connected to " + connector);
     }
-    Call<T> call = new Call<>(this, lane.keys.of(key), keyArgs, outcome);
+    Call<T> call = new Call<>(this, lane, key, op, outcome, commands);
     inFlight.incrementAndGet();
     if (async) {
       Deadlines deadlines = connector.deadlines();
@@ -69,7 +69,7 @@ final class Calls {
       }
       deadlines.add(deadlineNanos, call);
     }
-    lane.batcher.send(commands, call);
+    call.send();
     return call;
   }
 

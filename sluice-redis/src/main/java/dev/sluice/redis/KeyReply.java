@@ -10,13 +10,56 @@ package dev.sluice.redis;
  */
 final class KeyReply {
 
+  /** {@link #redirect()}: the state is in the bucket of another policy the call listed. */
+  static final int IN_OTHER = 3;
+  /** {@link #redirect()}: the state moved to the bucket of a policy the call did not list. */
+  static final int MOVED_UNKNOWN = 4;
+
   private final boolean applied;
   private final long[] spans;
+  private final int redirect;
+  private final int source;
+  private final long now;
+  private final byte[] raw;
 
   /** {@code spans} holds {@code a, r} per limit and is not copied: callers pass a new array. */
   KeyReply(boolean applied, long[] spans) {
+    this(applied, spans, 0, 0, 0, null);
+  }
+
+  private KeyReply(boolean applied, long[] spans, int redirect, int source, long now,
+      byte[] raw) {
     this.applied = applied;
     this.spans = spans;
+    this.redirect = redirect;
+    this.source = source;
+    this.now = now;
+    this.raw = raw;
+  }
+
+  /** Nothing was decided: the key's state is elsewhere ({@link #IN_OTHER}, {@link #MOVED_UNKNOWN}). */
+  static KeyReply redirect(int kind, int source, long now, byte[] raw, int limits) {
+    return new KeyReply(false, new long[2 * limits], kind, source, now, raw);
+  }
+
+  /** 0 for a decision, else why there is none: {@link #IN_OTHER} or {@link #MOVED_UNKNOWN}. */
+  int redirect() {
+    return redirect;
+  }
+
+  /** For {@link #IN_OTHER}: which of the call's keys holds the state (1 for the first other). */
+  int source() {
+    return source;
+  }
+
+  /** For {@link #IN_OTHER}: the script's now, in µs, when it read {@link #raw}. */
+  long now() {
+    return now;
+  }
+
+  /** The other bucket's value as read ({@link #IN_OTHER}), or the tombstone ({@link #MOVED_UNKNOWN}). */
+  byte[] raw() {
+    return raw;
   }
 
   /** A take: admitted. A refund: the key existed (a missing key is full: nothing to give back). */

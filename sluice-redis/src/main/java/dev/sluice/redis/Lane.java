@@ -18,6 +18,14 @@ final class Lane<K> {
   /** Null when the factory turned the deny cache off. */
   final DenyCache<K> denyCache;
   final Batcher batcher;
+  /**
+   * The store's other lanes, the most recent first (at most {@value #MAX_OTHERS}): where a key's
+   * state may be when its bucket under this policy is missing, and the script looks.
+   */
+  volatile Lane<?>[] others = new Lane<?>[0];
+
+  /** The most other policies a call looks in for a key's state. */
+  static final int MAX_OTHERS = 8;
 
   Lane(Policy policy, BucketMath math, RedisKeys keys, DenyCache<K> denyCache, Batcher batcher) {
     this.policy = policy;

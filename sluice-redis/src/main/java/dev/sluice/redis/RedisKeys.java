@@ -34,7 +34,7 @@ final class RedisKeys {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+  static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
@@ -72,9 +72,18 @@ final class RedisKeys {
 
   /** The Redis key of {@code key}'s bucket. */
   byte[] of(Object key) {
+    return withHash(hash(key));
+  }
+
+  /** The hashed part of {@code key}'s Redis keys, the same under every policy. */
+  static byte[] hash(Object key) {
     byte[] bytes = key instanceof byte[] ? (byte[]) key
         : key.toString().getBytes(StandardCharsets.UTF_8);
-    byte[] hash = Base64.getUrlEncoder().withoutPadding().encode(SHA256.get().digest(bytes));
+    return Base64.getUrlEncoder().withoutPadding().encode(SHA256.get().digest(bytes));
+  }
+
+  /** The Redis key of the bucket whose key has {@link #hash} {@code hash}. */
+  byte[] withHash(byte[] hash) {
     byte[] out = new byte[prefix.length + hash.length + suffix.length];
     System.arraycopy(prefix, 0, out, 0, prefix.length);
     System.arraycopy(hash, 0, out, prefix.length, hash.length);

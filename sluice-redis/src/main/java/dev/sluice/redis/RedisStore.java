@@ -11,6 +11,8 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -116,6 +118,8 @@ public final class RedisStore<K> implements RateStore<K> {
   private final Lane<K> first;
   /** Every policy's lane, the first's included. */
   private final ConcurrentHashMap<Policy, Lane<K>> lanes = new ConcurrentHashMap<>();
+  /** The lanes in the order they were made; guarded by {@code lanes}. */
+  private final List<Lane<K>> order = new ArrayList<>();
   /** Added to a refund's time held: the most it can take to reach Redis's clock. */
   private final long refundMarginNanos;
   private final Connector connector;
@@ -137,6 +141,7 @@ public final class RedisStore<K> implements RateStore<K> {
         new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()), stats);
     this.first = newLane(policy);
     lanes.put(policy, first);
+    order.add(first);
   }
 
   private Lane<K> newLane(Policy policy) {
@@ -167,6 +172,22 @@ public final class RedisStore<K> implements RateStore<K> {
               + " would be one more");
         }
         lane = newLane(policy);
+        // the new policy looks in the others' buckets for a key's state, and they in its
+        List<Lane<?>> mine = new ArrayList<>();
+        for (int i = order.size() - 1; i >= 0 && mine.size() < Lane.MAX_OTHERS; i--) {
+          Lane<K> other = order.get(i);
+          mine.add(other);
+          Lane<?>[] theirs = new Lane<?>[Math.min(Lane.MAX_OTHERS, other.others.length + 1)];
+          theirs[0] = lane;
+          System.arraycopy(other.others, 0, theirs, 1, theirs.length - 1);
+          other.others = theirs;
+          // a change: no refusal remembered under the policies before it is answered again
+          if (other.denyCache != null) {
+            other.denyCache.clear();
+          }
+        }
+        lane.others = mine.toArray(new Lane<?>[0]);
+        order.add(lane);
         lanes.put(policy, lane);
       }
       return lane;

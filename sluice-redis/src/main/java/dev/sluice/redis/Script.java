@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
@@ -43,6 +44,12 @@ final class Script {
     KeyReply[] out = new KeyReply[keys];
     for (int k = 0; k < keys; k++) {
       int at = k * width;
+      Object first = list.get(at);
+      if (first instanceof Long && ((Long) first == KeyReply.IN_OTHER
+          || (Long) first == KeyReply.MOVED_UNKNOWN)) {
+        out[k] = redirect(list, at, limits);
+        continue;
+      }
       long[] spans = new long[2 * limits];
       for (int i = 0; i < spans.length; i++) {
         spans[i] = number(list, at + 1 + i);
@@ -50,6 +57,30 @@ final class Script {
       out[k] = new KeyReply(number(list, at) == 1, spans);
     }
     return out;
+  }
+
+  /** A reply of 3, j, "now:value" or 4, 0, tombstone (see bucket.lua). */
+  private static KeyReply redirect(List<?> reply, int at, int limits) {
+    int kind = (int) number(reply, at);
+    int source = (int) number(reply, at + 1);
+    Object text = reply.get(at + 2);
+    if (!(text instanceof byte[])) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    byte[] bytes = (byte[]) text;
+    if (kind == KeyReply.MOVED_UNKNOWN) {
+      return KeyReply.redirect(kind, source, 0, bytes, limits);
+    }
+    int colon = 0;
+    while (colon < bytes.length && bytes[colon] != ':') {
+      colon++;
+    }
+    if (colon == 0 || colon == bytes.length || source < 1) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    long now = Long.parseLong(new String(bytes, 0, colon, StandardCharsets.US_ASCII));
+    return KeyReply.redirect(kind, source, now, Arrays.copyOfRange(bytes, colon + 1, bytes.length),
+        limits);
   }
 
   private static long number(List<?> reply, int index) {

@@ -1,44 +1,60 @@
--- Sluice: operations on token buckets, one per key, each all-or-nothing over the policy's limits.
--- The model and why every value below is exact: see BucketMath's class comment.
+-- Sluice: operations on token buckets, one per key and policy, each all-or-nothing over the
+-- policy's limits. The model and why every value below is exact: see BucketMath's class comment.
 --
--- KEYS      the buckets, in order (a key may repeat: it sees the operations before it)
 -- ARGV[1]   L, the number of limits of the policy
--- ARGV[2..] per limit, 5 integers: den fillQ fillR initQ initR
+-- ARGV[2]   the clock: '' to read Redis's TIME, else the caller's now in microseconds (see
+--           Clocks; then keys do not expire, since Redis's clock would not agree with it)
+-- ARGV[3]   the policy's fingerprint (see RedisKeys), written into the buckets it converts
+-- ARGV[4..] per limit, 5 integers: den fillQ fillR initQ initR
 --           (fill = time to fill an empty bucket, init = time to earn the initial permits;
 --           each Q + R/den microseconds, 0 <= R < den)
--- then      per key an operation, then per limit two integers Q R (a time, as above):
---           '1' take: the time to earn the permits asked for; taken only if every limit has them
---           '0' look: zeros; nothing changes
---           '2' refund: the time to earn the permits given back (at most the fill time); each
---               limit's empty instant moves back by it, but no earlier than full; a missing key
---               is full already, and stays missing
+-- then      per call, in order:
+--             conv      '1' when the call carries a conversion (then 3 more: the source's value
+--                       as read, the converted value, its time to live in ms), else '0'
+--             m         how many other buckets of the same key (under other policies) follow
+--                       the call's own key in KEYS; the call's keys are its own, then those m
+--             op        '1' take: the time to earn the permits asked for; taken only if every
+--                       limit has them
+--                       '0' look: zeros; nothing changes
+--                       '2' refund: the time to earn the permits given back (at most the fill
+--                       time); each limit's empty instant moves back by it, but no earlier
+--                       than full; a missing key is full already, and stays missing
+--             2 L integers Q R per limit (a time, as above)
 -- stored    per limit two little-endian doubles q, r: the instant at which the bucket is empty,
---           q + r/den microseconds since 2025-01-01T00:00:00Z; a missing key is a new bucket
--- returns   per key: applied (1 or 0: a take admitted, a refund found the key), then per limit
---           a, r: the empty instant after the operation (for a refused take, the one it was
---           measured against) as now - a + r/den
+--           q + r/den microseconds since 2025-01-01T00:00:00Z; a missing key is a new bucket.
+--           Or 'moved:' and a fingerprint: the state moved to the bucket of that policy.
+-- returns   per call, 1 + 2 L values: applied (1 or 0: a take admitted, a refund found the key),
+--           then per limit a, r: the empty instant after the operation (for a refused take, the
+--           one it was measured against) as now - a + r/den. Or, when the state to decide from
+--           is in another policy's bucket: 3, j (which of the m), now .. ':' .. its value
+--           (zeros after); when it moved to a policy not among the m: 4, 0, the tombstone.
+--           Nothing is written for such a call: the caller converts and calls again.
+--
+-- A change of policy (BucketMath.convert, in exact integers, by the caller): the call finds its
+-- own bucket missing or moved, and another's holding the state; the caller converts that value
+-- and sends it back with the call, which writes it (if the source still holds what was read,
+-- and its own bucket is still missing or moved), leaves 'moved:' in the source, and decides.
+-- The state is thus in exactly one policy's bucket at a time, and every conversion is atomic.
 --
 -- Only additions, subtractions and comparisons of integers below 2^53: doubles are exact there.
 -- redis.call('TIME') is the only clock, read once; a refusal writes nothing (but see the birth
 -- of a bucket below); PX = time until full, so a full bucket is no key. Needs Redis 5+ or Valkey
 -- (effects replication, the default there, lets a write follow TIME).
 local L = tonumber(ARGV[1])
-local per = 1 + 2 * L
-local head = 1 + 5 * L
+local head = 3 + 5 * L
 local now
--- One more argument, last, is the caller's clock (see Clocks): that instant is now, and keys do
--- not expire, since Redis's clock would not agree with the caller's.
-local fixed = #ARGV > head + per * #KEYS
+local fixed = ARGV[2] ~= ''
 if fixed then
-  now = tonumber(ARGV[#ARGV])
+  now = tonumber(ARGV[2])
 else
   local t = redis.call('TIME')
   now = (tonumber(t[1]) - 1735689600) * 1000000 + tonumber(t[2])
 end
+local moved = 'moved:' .. ARGV[3]
 local den, fq, fr, iq, ir, lq, lr = {}, {}, {}, {}, {}, {}, {}
 local partial = false
 for i = 1, L do
-  local a = 2 + 5 * (i - 1)
+  local a = 4 + 5 * (i - 1)
   den[i], fq[i], fr[i] = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   iq[i], ir[i] = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   if iq[i] < fq[i] or (iq[i] == fq[i] and ir[i] < fr[i]) then partial = true end
@@ -47,14 +63,58 @@ for i = 1, L do
 end
 local fmt = string.rep('<d', 2 * L)
 local out = {}
-for k = 1, #KEYS do
-  local key = KEYS[k]
-  local c = head + per * (k - 1) + 1
-  local op = ARGV[c]
+local c = head + 1
+local kc = 1
+local function tombstone(v)
+  return v and string.sub(v, 1, 6) == 'moved:'
+end
+while c <= #ARGV do
+  local key = KEYS[kc]
+  local conv = ARGV[c]
+  local expect, value, pxc
+  if conv == '1' then
+    expect, value, pxc = ARGV[c + 1], ARGV[c + 2], tonumber(ARGV[c + 3])
+    c = c + 3
+  end
+  local m = tonumber(ARGV[c + 1])
+  local others = {}
+  for j = 1, m do others[j] = KEYS[kc + j] end
+  kc = kc + 1 + m
+  local op = ARGV[c + 2]
+  local at = c + 2 -- the op; its 2 L integers follow
+  c = at + 2 * L + 1
   local saved = redis.call('GET', key)
+  local stone = nil
+  if tombstone(saved) then stone, saved = saved, nil end
+  if not saved and conv == '1' and redis.call('GET', others[1]) == expect then
+    -- the conversion the caller made from what it read: the source still holds it
+    if fixed or pxc <= 0 then redis.call('SET', key, value) else redis.call('SET', key, value, 'PX', pxc) end
+    if fixed or pxc <= 0 then redis.call('SET', others[1], moved) else redis.call('SET', others[1], moved, 'PX', pxc) end
+    saved = value
+  end
+  local redirect = nil
+  if not saved then
+    for j = 1, m do
+      local v = redis.call('GET', others[j])
+      if v and not tombstone(v) then
+        redirect = {3, j, string.format('%.0f', now) .. ':' .. v}
+        break
+      end
+    end
+    if not redirect and stone and stone ~= moved then redirect = {4, 0, stone} end
+  end
   local s
-  if saved then s = {struct.unpack(fmt, saved)} end
+  if saved then
+    if string.len(saved) ~= 16 * L then
+      return redis.error_reply('ERR sluice: a bucket of ' .. string.len(saved) .. ' bytes, expected ' .. 16 * L)
+    end
+    s = {struct.unpack(fmt, saved)}
+  end
   local o = #out
+  if redirect then
+    out[o + 1], out[o + 2], out[o + 3] = redirect[1], redirect[2], redirect[3]
+    for i = 4, 1 + 2 * L do out[o + i] = 0 end
+  else
   out[o + 1] = 0
   local nxt = {}
   local ok = op == '1'
@@ -75,12 +135,12 @@ for k = 1, #KEYS do
     local q, r
     if op == '2' then
       -- refund: max(base - back, now - fill), which is max(emptyAt - back, now - fill)
-      q, r = eq - tonumber(ARGV[c + 2 * i - 1]), er - tonumber(ARGV[c + 2 * i])
+      q, r = eq - tonumber(ARGV[at + 2 * i - 1]), er - tonumber(ARGV[at + 2 * i])
       if r < 0 then q, r = q - 1, r + den[i] end
       if q < lq[i] or (q == lq[i] and r < lr[i]) then q, r = lq[i], lr[i] end
     else
       -- take: next = base + cost; admitted iff next <= now
-      q, r = eq + tonumber(ARGV[c + 2 * i - 1]), er + tonumber(ARGV[c + 2 * i])
+      q, r = eq + tonumber(ARGV[at + 2 * i - 1]), er + tonumber(ARGV[at + 2 * i])
       if r >= den[i] then q, r = q + 1, r - den[i] end
       if q > now or (q == now and r > 0) then ok = false end
     end
@@ -120,6 +180,7 @@ for k = 1, #KEYS do
     else
       redis.call('DEL', key) -- a refund filled every limit: a full bucket is no key
     end
+  end
   end
 end
 return out

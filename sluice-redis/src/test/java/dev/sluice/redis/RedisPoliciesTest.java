@@ -164,37 +164,162 @@ class RedisPoliciesTest {
   }
 
   /**
-   * A refusal the deny cache holds under one policy is not answered under a more generous one:
-   * the first call after the change goes to Redis and is admitted.
+   * A refusal the deny cache holds under one policy is not answered under another: the first
+   * call after the change goes to Redis, and its wait is the new policy's (10 ms), not the hour
+   * the cached refusal would say.
    */
   @Test
   void refusalCachedUnderTheOldPolicy_notServedUnderTheNew() {
     Policy before = Policy.of(hourly(1));
-    Policy after = Policy.of(hourly(10));
+    Policy after = Policy.of(Limit.of(1, Duration.ofMillis(10)).withCapacity(10));
     try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("stale"), before,
         Ticker.system())) {
       assertThat(store.decide("a", before, 1).allowed()).isTrue();
       assertThat(store.decide("a", before, 1).allowed()).isFalse();
       long hits = store.stats.cacheHits.get();
       long trips = store.stats.roundTrips.get();
-      assertThat(store.decide("a", before, 1).allowed()).isFalse();
+      Decision cached = store.decide("a", before, 1);
+      assertThat(cached.allowed()).isFalse();
+      assertThat(cached.retryAfter().orElseThrow()).isGreaterThan(Duration.ofMinutes(59));
       assertThat(store.stats.cacheHits.get()).as("answered by the deny cache").isEqualTo(hits + 1);
       assertThat(store.stats.roundTrips.get()).isEqualTo(trips);
       Decision d = store.decide("a", after, 1);
-      assertThat(d.allowed()).isTrue();
       assertThat(store.stats.cacheHits.get()).isEqualTo(hits + 1);
-      assertThat(store.stats.roundTrips.get()).as("asked Redis").isEqualTo(trips + 1);
+      assertThat(store.stats.roundTrips.get()).as("asked Redis").isGreaterThan(trips);
+      // the bucket kept its 0 permits (the carry-over rule) and refills at the new rate
+      if (!d.allowed()) {
+        assertThat(d.retryAfter().orElseThrow()).isLessThanOrEqualTo(Duration.ofMillis(10));
+      }
+      // and the old policy's refusal is not answered either once the state has moved
+      long trips2 = store.stats.roundTrips.get();
+      store.decide("a", before, 1);
+      assertThat(store.stats.roundTrips.get()).isGreaterThan(trips2);
     }
-    try (RateLimiter<String> limiter = RateLimiter.builder(before)
-        .name(SharedRedis.uniqueName("stale")).store(factory)
+  }
+
+  /**
+   * The carry-over rule in Redis: a bucket keeps the permits it had at the change, capped at the
+   * new capacity, then refills at the new rate; it moves back the same way, exactly.
+   */
+  @Test
+  void updatePolicy_keepsThePermitsCappedAtTheNewCapacity() {
+    Policy five = Policy.of(hourly(5));
+    Policy ten = Policy.of(hourly(10));
+    Policy two = Policy.of(hourly(2));
+    try (RateLimiter<String> limiter = RateLimiter.builder(five)
+        .name(SharedRedis.uniqueName("carry")).store(factory)
         .failureMode(FailureMode.CLOSED).build()) {
+      assertThat(limiter.decide("a", 3).remaining()).isEqualTo(2);
+      assertThat(limiter.decide("b", 1).remaining()).isEqualTo(4);
+      limiter.updatePolicy(ten);
+      // a kept its 2 (not a new bucket's 10)
+      Decision d = limiter.decide("a", 1);
+      assertThat(d.source()).isEqualTo(Decision.Source.STORE);
+      assertThat(d.allowed()).isTrue();
+      assertThat(d.remaining()).isEqualTo(1);
       assertThat(limiter.decide("a", 1).allowed()).isTrue();
       assertThat(limiter.decide("a", 1).allowed()).isFalse();
+      limiter.updatePolicy(two);
+      // b had 4: capped at 2
+      assertThat(limiter.decide("b", 1).remaining()).isEqualTo(1);
+      assertThat(limiter.decide("b", 1).allowed()).isTrue();
+      assertThat(limiter.decide("b", 1).allowed()).isFalse();
+      limiter.updatePolicy(five);
+      // back: 0 stays 0 (the state moved with it, the old bucket is not resumed)
       assertThat(limiter.decide("a", 1).allowed()).isFalse();
-      limiter.updatePolicy(after);
-      Decision d = limiter.decide("a", 1);
-      assertThat(d.allowed()).isTrue();
-      assertThat(d.source()).isEqualTo(Decision.Source.STORE);
+      assertThat(limiter.decide("b", 1).allowed()).isFalse();
+    }
+  }
+
+  /** A key moving to another plan keeps what it used. */
+  @Test
+  void plans_keyMovesPlan_keepsWhatItUsed() {
+    java.util.Map<String, String> tier = new java.util.concurrent.ConcurrentHashMap<>();
+    Plans<String> plans = Plans.<String>builder()
+        .plan("free", Policy.of(hourly(3)))
+        .plan("pro", Policy.of(hourly(10)))
+        .assign(key -> tier.getOrDefault(key, "free"))
+        .build();
+    try (RateLimiter<String> limiter = RateLimiter.builder(plans)
+        .name(SharedRedis.uniqueName("move")).store(factory)
+        .failureMode(FailureMode.CLOSED).build()) {
+      assertThat(admitted(limiter, "u", 2)).isEqualTo(2);
+      tier.put("u", "pro");
+      // 1 left of free's 3, carried into pro
+      assertThat(admitted(limiter, "u", 5)).isEqualTo(1);
+    }
+  }
+
+  /**
+   * A policy replaced while 8 threads hammer one key: the bucket's permits are carried, never
+   * granted twice. Capacities 20 then 30, one permit an hour: exactly 20 admitted in all.
+   */
+  @Test
+  void updatePolicy_while8ThreadsHammerOneKey_exactlyTheCarriedPermits() throws Exception {
+    try (RateLimiter<String> limiter = RateLimiter.builder(Policy.of(hourly(20)))
+        .name(SharedRedis.uniqueName("hammer")).store(factory)
+        .failureMode(FailureMode.CLOSED).build()) {
+      AtomicLong admitted = new AtomicLong();
+      AtomicInteger failed = new AtomicInteger();
+      CountDownLatch start = new CountDownLatch(1);
+      List<Thread> threads = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        Thread thread = new Thread(() -> {
+          try {
+            start.await();
+          } catch (InterruptedException e) {
+            return;
+          }
+          for (int i = 0; i < 20; i++) {
+            Decision d = limiter.decide("hot", 1);
+            if (d.source() != Decision.Source.STORE) {
+              failed.incrementAndGet();
+            } else if (d.allowed()) {
+              admitted.incrementAndGet();
+            }
+          }
+        });
+        thread.start();
+        threads.add(thread);
+      }
+      start.countDown();
+      // change while they run: after some admissions, not before
+      long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (admitted.get() < 5 && System.nanoTime() < end) {
+        Thread.onSpinWait();
+      }
+      limiter.updatePolicy(Policy.of(hourly(30)));
+      for (Thread thread : threads) {
+        thread.join();
+      }
+      assertThat(failed.get()).as("calls not decided by Redis").isZero();
+      assertThat(admitted.get()).isEqualTo(20);
+      assertThat(limiter.decide("hot", 1).allowed()).isFalse();
+    }
+  }
+
+  /**
+   * A node that does not know the policy a key's state moved to (another node changed it) does
+   * not decide that key from a new bucket: its failure mode answers.
+   */
+  @Test
+  void stateMovedToAPolicyThisNodeDoesNotKnow_failureMode() {
+    String name = SharedRedis.uniqueName("unknown");
+    Policy v1 = Policy.of(hourly(3));
+    try (RedisStore.Factory other = RedisStore.factory(SharedRedis.uri())
+            .deadline(Duration.ofSeconds(2));
+        RateLimiter<String> changed = RateLimiter.builder(v1).name(name).store(factory)
+            .failureMode(FailureMode.CLOSED).build();
+        RateLimiter<String> stale = RateLimiter.builder(v1).name(name).store(other)
+            .failureMode(FailureMode.CLOSED).build()) {
+      assertThat(stale.decide("k", 1).remaining()).isEqualTo(2);
+      changed.updatePolicy(Policy.of(hourly(6)));
+      assertThat(changed.decide("k", 1).remaining()).isEqualTo(1);
+      Decision d = stale.decide("k", 1);
+      assertThat(d.source()).isEqualTo(Decision.Source.FAILURE_CLOSED);
+      assertThat(d.allowed()).isFalse();
+      // keys that did not move are decided as before
+      assertThat(stale.decide("other", 1).source()).isEqualTo(Decision.Source.STORE);
     }
   }
 
@@ -203,7 +328,7 @@ class RedisPoliciesTest {
     try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("many"),
         Policy.of(hourly(1)), Ticker.system())) {
       for (int c = 2; c <= RedisStore.MAX_POLICIES; c++) {
-        assertThat(store.decide("a", Policy.of(hourly(c)), 1).allowed()).isTrue();
+        assertThat(store.decide("k" + c, Policy.of(hourly(c)), c).allowed()).isTrue();
       }
       Policy one = Policy.of(hourly(1000));
       assertThatThrownBy(() -> store.decide("a", one, 1))
