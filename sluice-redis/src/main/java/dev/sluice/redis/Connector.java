@@ -32,7 +32,9 @@ import java.util.concurrent.locks.LockSupport;
  * its own, and shut down with the connection; a client the user passed in is never shut down.
  *
  * <p>If Redis cannot be reached, creating a store waits up to {@link #FIRST_CONNECT_WAIT} for the
- * first connection, then goes on without one: calls fail at once (the limiter follows its
+ * first connection (the wait ends with the attempt: a refused connection or one past the connect
+ * timeout ends it at once, so the full wait is spent only on a connection being made slowly, as
+ * on a loaded machine), then goes on without one: calls fail at once (the limiter follows its
  * failure mode) and start a new attempt in the background, at most one at a time and one per
  * {@link #RETRY_INTERVAL}. Once connected, Lettuce reconnects by itself; the options below make
  * sure that it never replays a command after a reconnect and that commands sent while
@@ -40,7 +42,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class Connector {
 
-  static final Duration FIRST_CONNECT_WAIT = Duration.ofSeconds(2);
+  static final Duration FIRST_CONNECT_WAIT = Duration.ofSeconds(10);
   static final Duration RETRY_INTERVAL = Duration.ofMillis(100);
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(1);
   static final int REQUEST_QUEUE_SIZE = 16_384;

@@ -273,6 +273,73 @@ class ScriptExactnessTest {
   }
 
   /** The core's decision with waits rounded up to whole microseconds, as Redis reports them. */
+  /** Policies whose limits all earn a permit every 100 ms (see below). */
+  static List<Policy> sameIntervalPolicies() {
+    Duration t = Duration.ofMillis(100);
+    return List.of(
+        Policy.of(Limit.perSecond(10).withCapacity(5)),
+        Policy.of(Limit.perSecond(10).withCapacity(12), Limit.of(3, t.multipliedBy(3))
+            .withCapacity(30)),
+        Policy.of(Limit.of(1, t).withCapacity(40)),
+        Policy.of(Limit.of(1, t).withCapacity(7).withInitialPermits(3)),
+        Policy.of(Limit.of(2, t.multipliedBy(2)).withCapacity(30), Limit.perSecond(10)
+            .withCapacity(3), Limit.of(5, t.multipliedBy(5)).withCapacity(9)));
+  }
+
+  /**
+   * Live policy changes in the middle of random timelines: Redis's conversion (in the script's
+   * grain, exact integers) decides every request as the core does (the carry-over rule at the
+   * nanosecond, itself checked against the reference): one limit and several, capacities up and
+   * down, limits added and dropped, partial initial permits, random starts. The policies share
+   * one interval, so the carried permits need no rounding in either grain; across a change of
+   * rate each rounds toward fewer permits in its own grain (the core to the nanosecond, Redis to
+   * 1/den µs), which may differ by that grain times the ratio of the intervals, and is checked
+   * by {@code RedisPoliciesTest} instead.
+   */
+  @Test
+  void updatePolicy_randomChangesInRandomTimelines_matchTheCore() {
+    List<Policy> policies = sameIntervalPolicies();
+    SplittableRandom random = new SplittableRandom(20261202);
+    for (int run = 0; run < 12; run++) {
+      long start = run % 3 == 0 ? 40_000_000_000_000L : run % 3 == 1 ? -5_000_000L
+          : random.nextLong(0, 4_000_000_000_000_000L);
+      NOW_MICROS.set(start);
+      ManualTicker ticker = new ManualTicker(start * 1000 + 987_654_321_000L);
+      Policy policy = policies.get(random.nextInt(policies.size()));
+      try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("carry"), policy,
+          Ticker.system());
+          dev.sluice.RateLimiter<String> core = dev.sluice.RateLimiter.builder(policy)
+              .ticker(ticker).build()) {
+        StringBuilder log = new StringBuilder();
+        for (int step = 0; step < 120; step++) {
+          if (step > 0 && random.nextInt(5) == 0) {
+            policy = policies.get(random.nextInt(policies.size()));
+            core.updatePolicy(policy);
+            log.append("\n  change to ").append(policies.indexOf(policy));
+          }
+          long gap;
+          switch (random.nextInt(4)) {
+            case 0: gap = 0; break;
+            case 1: gap = random.nextLong(0, 300); break;
+            case 2: gap = random.nextLong(0, 20_000); break;
+            default: gap = random.nextLong(0, 700_000); break;
+          }
+          NOW_MICROS.addAndGet(gap);
+          ticker.advance(gap * 1000);
+          long cap = policy.maxPermitsPerRequest();
+          long permits = random.nextInt(12) == 0 ? cap + 1 : 1 + random.nextLong(Math.min(cap, 3));
+          Decision expected = core.decide("k", permits);
+          Decision actual = store.decide("k", policy, permits);
+          log.append("\n  +").append(gap).append(" µs take ").append(permits).append(": ")
+              .append(expected);
+          assertThat(actual).as("run %d step %d at %d µs, %d permits under %s; %s", run, step,
+              NOW_MICROS.get(), permits, policy, log).isEqualTo(inMicros(policy, expected));
+          assertThat(store.availablePermits("k", policy)).isEqualTo(core.availablePermits("k"));
+        }
+      }
+    }
+  }
+
   static Decision inMicros(Policy policy, Decision d) {
     long reset = ceilMicros(d.resetAfterNanos());
     int i = d.bindingIndex();
