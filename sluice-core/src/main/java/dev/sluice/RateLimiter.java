@@ -4,6 +4,7 @@ import dev.sluice.internal.Engine;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
 import dev.sluice.spi.StoreUnavailableException;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +42,8 @@ public final class RateLimiter<K> implements AutoCloseable {
   private final FailureLog failureLog;
   private final boolean shadow;
   private final double nearLimit;
+  /** {@link #nearLimit} as the decimal it prints as (0.29, not 0.28999999999999998): exact. */
+  private final BigDecimal nearLimitDecimal;
   private volatile RateStore<K> localFallback;
   private volatile boolean closed;
 
@@ -57,6 +60,25 @@ public final class RateLimiter<K> implements AutoCloseable {
     this.failureLog = new FailureLog(name, failureMode);
     this.shadow = shadow;
     this.nearLimit = nearLimit;
+    this.nearLimitDecimal = BigDecimal.valueOf(nearLimit);
+  }
+
+  /**
+   * Whether {@code remaining} permits of {@code capacity} are at or below the near-limit
+   * fraction, the fraction read as the decimal it is written as: 0.29 of 100 is 29, where
+   * {@code 0.29 * 100} is 28.999999999999996 in doubles. The double product is within 1 of the
+   * exact one (capacities are at most 10^15), so only counts within 1 of it are compared exactly.
+   */
+  private boolean nearLimit(long remaining, long capacity) {
+    double threshold = nearLimit * capacity;
+    if (remaining < threshold - 1) {
+      return true;
+    }
+    if (remaining > threshold + 1) {
+      return false;
+    }
+    return BigDecimal.valueOf(remaining)
+        .compareTo(nearLimitDecimal.multiply(BigDecimal.valueOf(capacity))) <= 0;
   }
 
   /** The policy {@code key} is decided under now. */
@@ -251,8 +273,7 @@ public final class RateLimiter<K> implements AutoCloseable {
         } else {
           listener.onDecision(name, d.allowed(), d.source(), latency);
         }
-        if (d.allowed() && d.bindingIndex() >= 0
-            && d.remaining() <= nearLimit * d.limit()) {
+        if (d.allowed() && d.bindingIndex() >= 0 && nearLimit(d.remaining(), d.limit())) {
           listener.onNearLimit(name, d.remaining(), d.limit());
         }
       } catch (RuntimeException ignored) {
@@ -482,7 +503,8 @@ public final class RateLimiter<K> implements AutoCloseable {
      * The near-limit signal (default {@value #DEFAULT_NEAR_LIMIT}): an admitted request that
      * leaves its key at or below this fraction of the binding limit's capacity is reported to
      * the listener ({@link RateLimitListener#onNearLimit}), so operators see customers approach
-     * their limit before they are refused. Costs nothing without a listener.
+     * their limit before they are refused. The fraction is read as the decimal it is written as
+     * (0.29 of a capacity of 100 is 29 permits). Costs nothing without a listener.
      *
      * @param fraction strictly between 0 and 1
      * @return this builder

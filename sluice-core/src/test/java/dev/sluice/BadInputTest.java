@@ -275,4 +275,126 @@ class BadInputTest {
   void manualTicker_nullDuration_refusedNamingIt() {
     nullRefused(() -> new ManualTicker().advance((Duration) null), "delta");
   }
+
+  // ---- Plans, live changes, refunds, the near-limit fraction ----
+
+  /**
+   * A plan function that returns null, or a name that is not a plan, is an error naming what it
+   * returned and the plans, on every entry point: never a default plan, never a shared bucket,
+   * never an unlimited one. Other keys keep their own exact buckets.
+   */
+  @Test
+  void plans_functionReturnsNullOrAnUnknownPlan_refusedNamingItAndThePlans_noBucket() {
+    Plans<String> plans = Plans.<String>builder()
+        .plan("free", Policy.of(Limit.perMinute(2)))
+        .plan("pro", Policy.of(Limit.perMinute(10)))
+        .assign(key -> key.startsWith("null") ? null : key.startsWith("gold") ? "gold" : "free")
+        .build();
+    try (RateLimiter<String> limiter = RateLimiter.builder(plans).ticker(new ManualTicker())
+        .build()) {
+      for (String key : List.of("null-1", "gold-1")) {
+        String returned = key.startsWith("null") ? "returned null" : "returned \"gold\"";
+        List<ThrowingCallable> calls = List.of(
+            () -> limiter.tryAcquire(key), () -> limiter.decide(key, 1),
+            () -> limiter.decideAsync(key, 1), () -> limiter.availablePermits(key),
+            () -> limiter.refund(key, 1, Duration.ZERO), () -> limiter.policy(key));
+        for (ThrowingCallable call : calls) {
+          assertThatThrownBy(call).isInstanceOf(IllegalStateException.class)
+              .hasMessageContaining(returned).hasMessageContaining("[free, pro]");
+        }
+      }
+      assertThat(limiter.size()).as("no bucket for a key without a plan").isZero();
+      assertThat(limiter.tryAcquire("a", 2)).isTrue();
+      assertThat(limiter.tryAcquire("a")).isFalse();
+      assertThat(limiter.tryAcquire("b", 2)).as("its own bucket, not a shared one").isTrue();
+      assertThat(limiter.size()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void plansBuilder_badInput_refusedNamingValueAndRule() {
+    Policy p = Policy.of(Limit.perSecond(1));
+    assertThatThrownBy(() -> Plans.<String>builder().build())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("at least one plan");
+    assertThatThrownBy(() -> Plans.<String>builder().plan("a", p).plan("b", p).build())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("[a, b]")
+        .hasMessageContaining("need an assignment");
+    refused(() -> Plans.<String>builder().plan("a", p).plan("a", p), "plan \"a\"", "twice");
+    refused(() -> Plans.<String>builder().plan("free plan", p),
+        "plan name (\"free plan\")", "1 to 64 characters from [A-Za-z0-9._-]");
+    nullRefused(() -> Plans.<String>builder().plan(null, p), "name");
+    nullRefused(() -> Plans.<String>builder().plan("a", null), "policy");
+    nullRefused(() -> Plans.<String>builder().assign(null), "assign");
+    nullRefused(() -> RateLimiter.builder((Plans<?>) null), "plans");
+    Plans<String> one = Plans.<String>builder().plan("only", p).build();
+    assertThat(one.policyFor("any")).isEqualTo(p);
+    refused(() -> one.update("other", p), "plan \"other\"", "[only]");
+    refused(() -> one.policy("other"), "plan \"other\"", "[only]");
+    nullRefused(() -> one.update("only", null), "policy");
+    assertThat(one.policy("only")).as("a refused update changes nothing").isEqualTo(p);
+  }
+
+  @Test
+  void updatePolicy_nullOrOnALimiterWithPlans_refused() {
+    try (RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(1)).build()) {
+      nullRefused(() -> limiter.updatePolicy(null), "newPolicy");
+      assertThat(limiter.policy()).isEqualTo(Policy.of(Limit.perSecond(1)));
+    }
+    Plans<String> plans = Plans.<String>builder().plan("only", Policy.of(Limit.perSecond(1)))
+        .build();
+    try (RateLimiter<String> limiter = RateLimiter.builder(plans).name("api").build()) {
+      assertThatThrownBy(() -> limiter.updatePolicy(Policy.of(Limit.perSecond(2))))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("api")
+          .hasMessageContaining("Plans.update");
+    }
+  }
+
+  /**
+   * A refund of 0, or of more than the key's current policy lets a request take (its smallest
+   * capacity), is refused naming the value and the bound, and gives nothing back; the bound
+   * follows a live change and each key's plan.
+   */
+  @Test
+  void refund_zeroOrAboveTheCurrentCapacity_refusedNamingValueAndBound_nothingGivenBack() {
+    ManualTicker t = new ManualTicker();
+    try (RateLimiter<String> limiter = RateLimiter.builder(Limit.perMinute(5)).ticker(t).build()) {
+      assertThat(limiter.tryAcquire("k", 5)).isTrue();
+      refused(() -> limiter.refund("k", 0, Duration.ZERO), "permits to refund (0)", "from 1 to 5");
+      refused(() -> limiter.refund("k", 6, Duration.ZERO), "permits to refund (6)", "from 1 to 5");
+      refused(() -> limiter.refund("k", 1, Duration.ofNanos(-1)), "heldFor (PT-0.000000001S)",
+          "at least 0");
+      assertThat(limiter.availablePermits("k")).isZero();
+      limiter.updatePolicy(Policy.of(Limit.perMinute(3), Limit.perMinute(100)));
+      refused(() -> limiter.refund("k", 4, Duration.ZERO), "permits to refund (4)", "from 1 to 3");
+      assertThat(limiter.availablePermits("k")).isZero();
+      assertThat(limiter.refund("k", 3, Duration.ZERO)).isTrue();
+      assertThat(limiter.availablePermits("k")).isEqualTo(3);
+    }
+    Plans<String> plans = Plans.<String>builder()
+        .plan("free", Policy.of(Limit.perMinute(2)))
+        .plan("pro", Policy.of(Limit.perMinute(10)))
+        .assign(key -> key.startsWith("pro") ? "pro" : "free").build();
+    try (RateLimiter<String> limiter = RateLimiter.builder(plans).ticker(t).build()) {
+      assertThat(limiter.tryAcquire("pro-1", 10)).isTrue();
+      assertThat(limiter.refund("pro-1", 10, Duration.ZERO)).isTrue();
+      refused(() -> limiter.refund("free-1", 3, Duration.ZERO), "permits to refund (3)",
+          "from 1 to 2");
+      assertThat(limiter.size()).as("a refused refund creates no bucket").isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(doubles = {0, -0.0, 1, -0.1, 1.5, -1, Double.NaN, Double.POSITIVE_INFINITY,
+      Double.NEGATIVE_INFINITY})
+  void nearLimit_outsideZeroToOne_refusedNamingValueAndBound(double fraction) {
+    refused(() -> RateLimiter.builder(Limit.perSecond(1)).nearLimit(fraction),
+        "nearLimit (" + fraction + ")", "strictly between 0 and 1");
+  }
+
+  @ParameterizedTest
+  @ValueSource(doubles = {Double.MIN_VALUE, 0.01, 0.2, 0.5, 0.99, 0.9999999999999999})
+  void nearLimit_insideZeroToOne_accepted(double fraction) {
+    assertThatCode(() -> RateLimiter.builder(Limit.perSecond(1)).nearLimit(fraction).build()
+        .close()).doesNotThrowAnyException();
+  }
 }

@@ -147,6 +147,11 @@ class ExactnessPropertiesTest {
 
   @Provide
   Arbitrary<Long> starts() {
+    return anyStart();
+  }
+
+  /** Start instants anywhere, near both ends of {@code long} (so the ticker wraps), and near 0. */
+  static Arbitrary<Long> anyStart() {
     return Arbitraries.oneOf(
         Arbitraries.longs(),
         Arbitraries.longs().between(Long.MAX_VALUE - 10 * DAY, Long.MAX_VALUE),
@@ -156,6 +161,11 @@ class ExactnessPropertiesTest {
 
   @Provide
   Arbitrary<Limit> limits() {
+    return anyLimit();
+  }
+
+  /** Limits across the supported range: fractional intervals, the extreme capacities, starts below full. */
+  static Arbitrary<Limit> anyLimit() {
     Arbitrary<Long> periods = Arbitraries.oneOf(
         Arbitraries.of(SECOND, 7 * SECOND, 60 * SECOND, 3600 * SECOND, DAY, 1000L, 1L),
         Arbitraries.longs().between(1, 10 * DAY));

@@ -7,30 +7,105 @@ import java.util.List;
  * The slow, obviously exact token bucket that Sluice is checked against: unbounded integers, time
  * never wraps, every limit kept in units of {@code 1/den} ns where {@code T = num/den}. It knows
  * nothing of Sluice's engines.
+ *
+ * <p>Besides taking, it follows the two written rules for changing a bucket:
+ * <ul>
+ *   <li><b>Carry-over</b> ({@link #convert}): at a change of policy, each limit of the new policy
+ *       keeps the permits that the limit at the same position holds at that instant (a fraction
+ *       included), capped at its new capacity, and refills at its new rate from then:
+ *       {@code emptyAt' = now - min(C', tokens(now)) * T'}, rounded toward fewer permits where
+ *       the new grain (1/den' ns) cannot hold it; a limit with no counterpart starts as a new
+ *       bucket's would, with its initial permits.</li>
+ *   <li><b>Refund</b> ({@link #refund}) of {@code n} permits held up to {@code held} ns:
+ *       {@code emptyAt' = max(emptyAt - max(0, n*T - held), now - C*T)}: never more than was
+ *       taken, never above full.</li>
+ * </ul>
  */
 final class ReferenceBucket {
 
-  private final List<Limit> limits;
-  private final BigInteger[] num;
-  private final BigInteger[] den;
+  private Policy policy;
+  private List<Limit> limits;
+  private BigInteger[] num;
+  private BigInteger[] den;
   /** Per limit: the empty instant, in units of 1/den[i] ns, on the unwrapped time line. */
-  private final BigInteger[] emptyAt;
+  private BigInteger[] emptyAt;
 
   ReferenceBucket(Policy policy, BigInteger start) {
-    this.limits = policy.limits();
+    compile(policy);
+    for (int i = 0; i < limits.size(); i++) {
+      emptyAt[i] = start.multiply(den[i])
+          .subtract(BigInteger.valueOf(limits.get(i).initialPermits()).multiply(num[i]));
+    }
+  }
+
+  /** Sets the policy and its intervals in lowest terms; the empty instants are the caller's. */
+  private void compile(Policy p) {
+    this.policy = p;
+    this.limits = p.limits();
     int n = limits.size();
     num = new BigInteger[n];
     den = new BigInteger[n];
     emptyAt = new BigInteger[n];
     for (int i = 0; i < n; i++) {
       Limit l = limits.get(i);
-      BigInteger p = BigInteger.valueOf(l.refillPeriod().toNanos());
+      BigInteger period = BigInteger.valueOf(l.refillPeriod().toNanos());
       BigInteger k = BigInteger.valueOf(l.refillPermits());
-      BigInteger g = p.gcd(k);
-      num[i] = p.divide(g);
+      BigInteger g = period.gcd(k);
+      num[i] = period.divide(g);
       den[i] = k.divide(g);
-      emptyAt[i] = start.multiply(den[i]).subtract(BigInteger.valueOf(l.initialPermits()).multiply(num[i]));
     }
+  }
+
+  /** The policy the bucket is under now. */
+  Policy policy() {
+    return policy;
+  }
+
+  /**
+   * The carry-over rule at {@code now}: see the class comment. Exact: tokens are the rational
+   * {@code s / num} with {@code s = now*den - emptyAt} (capped at {@code C*num}; negative for a
+   * bucket in debt, which is carried); the new span {@code tokens * num'} is floored, which is
+   * toward fewer permits.
+   */
+  void convert(Policy to, BigInteger now) {
+    BigInteger[] oldNum = num;
+    BigInteger[] oldEmptyAt = emptyAt;
+    BigInteger[] oldDen = den;
+    List<Limit> oldLimits = limits;
+    compile(to);
+    for (int j = 0; j < limits.size(); j++) {
+      BigInteger newFull = BigInteger.valueOf(limits.get(j).capacity()).multiply(num[j]);
+      BigInteger span;
+      if (j < oldLimits.size()) {
+        BigInteger s = now.multiply(oldDen[j]).subtract(oldEmptyAt[j])
+            .min(BigInteger.valueOf(oldLimits.get(j).capacity()).multiply(oldNum[j]));
+        span = floorDiv(s.multiply(num[j]), oldNum[j]).min(newFull);
+      } else {
+        span = BigInteger.valueOf(limits.get(j).initialPermits()).multiply(num[j]);
+      }
+      emptyAt[j] = now.multiply(den[j]).subtract(span);
+    }
+  }
+
+  /** Gives back {@code permits} held up to {@code heldNanos}: see the class comment. */
+  void refund(BigInteger now, long permits, BigInteger heldNanos) {
+    for (int i = 0; i < limits.size(); i++) {
+      BigInteger back = num[i].multiply(BigInteger.valueOf(permits))
+          .subtract(heldNanos.multiply(den[i])).max(BigInteger.ZERO);
+      BigInteger low = now.multiply(den[i])
+          .subtract(BigInteger.valueOf(limits.get(i).capacity()).multiply(num[i]));
+      emptyAt[i] = emptyAt[i].subtract(back).max(low);
+    }
+  }
+
+  /** Whether every limit is full at {@code now}. */
+  boolean full(BigInteger now) {
+    return untilFull(now) == 0;
+  }
+
+  private static BigInteger floorDiv(BigInteger a, BigInteger b) {
+    BigInteger[] qr = a.divideAndRemainder(b);
+    return qr[1].signum() < 0 ? qr[0].subtract(BigInteger.ONE) : qr[0];
   }
 
   private BigInteger base(int i, BigInteger now) {

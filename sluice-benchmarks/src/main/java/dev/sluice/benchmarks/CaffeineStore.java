@@ -27,10 +27,11 @@ import java.util.concurrent.atomic.LongAdder;
  * path (how this module runs) those classes are public and usable. Acceptable for an internal
  * comparison, never for users.
  *
- * @param <K> the key type
+ * <p>A design study for one policy: it serves the policy it was created for, and refuses a call
+ * naming another ({@link UnsupportedOperationException}) rather than decide it under the wrong
+ * limits; the benchmarks never change it.
  *
- * <p>A design study for one policy: it serves the policy it was created for and ignores the
- * policy each call names (benchmarks never change it).
+ * @param <K> the key type
  */
 public final class CaffeineStore<K> implements RateStore<K> {
 
@@ -94,6 +95,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
   @Override
   public boolean tryAcquire(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
+    serves(policy);
     Engine.checkPermits(permits);
     long now = ticker.read();
     return engine.take(holder(key, now), now, permits, false) == Engine.TAKEN;
@@ -102,6 +104,7 @@ public final class CaffeineStore<K> implements RateStore<K> {
   @Override
   public Decision decide(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
+    serves(policy);
     Engine.checkPermits(permits);
     long now = ticker.read();
     return engine.take(holder(key, now), now, permits, true);
@@ -110,9 +113,18 @@ public final class CaffeineStore<K> implements RateStore<K> {
   @Override
   public long availablePermits(K key, Policy policy) {
     Objects.requireNonNull(key, "key");
+    serves(policy);
     long now = ticker.read();
     Holder h = cache.getIfPresent(key);
     return engine.available(h == null ? engine.newHolder(now) : h, now);
+  }
+
+  /** Refuses a policy other than the one this store was created for. */
+  private void serves(Policy policy) {
+    if (!engine.serves(policy)) {
+      throw new UnsupportedOperationException(
+          "CaffeineStore serves " + engine.policy() + " only, got " + policy);
+    }
   }
 
   @Override

@@ -47,7 +47,7 @@ public final class ClockOrderAb {
         InMemoryStore.factory().create("ab", policy, Ticker.system()));
     for (RateStore<String> s : stores) {
       for (String key : keys) {
-        s.tryAcquire(key, 1);
+        s.tryAcquire(key, policy, 1);
       }
     }
     double[][] ns = new double[stores.size()][rounds];
@@ -55,14 +55,14 @@ public final class ClockOrderAb {
     long sink = 0;
     for (int warm = 0; warm < 5; warm++) {
       for (RateStore<String> s : stores) {
-        sink += run(s, keys, order, cursor, ops);
+        sink += run(s, policy, keys, order, cursor, ops);
       }
     }
     for (int r = 0; r < rounds; r++) {
       for (int v = 0; v < stores.size(); v++) {
         int which = (r + v) % stores.size(); // rotate who goes first
         long start = System.nanoTime();
-        sink += run(stores.get(which), keys, order, cursor, ops);
+        sink += run(stores.get(which), policy, keys, order, cursor, ops);
         ns[which][r] = (double) (System.nanoTime() - start) / ops;
       }
       cursor += ops;
@@ -82,11 +82,12 @@ public final class ClockOrderAb {
     }
   }
 
-  private static long run(RateStore<String> store, String[] keys, int[] order, int from, int ops) {
+  private static long run(
+      RateStore<String> store, Policy policy, String[] keys, int[] order, int from, int ops) {
     long admitted = 0;
     int mask = order.length - 1;
     for (int i = 0; i < ops; i++) {
-      if (store.tryAcquire(keys[order[(from + i) & mask]], 1)) {
+      if (store.tryAcquire(keys[order[(from + i) & mask]], policy, 1)) {
         admitted++;
       }
     }

@@ -49,6 +49,7 @@ public class ClockOrderBenchmark {
   String[] keys;
   int[] order;
   RateStore<String> rateStore;
+  Policy policy;
 
   /** Builds the keys, the random order, and the store with every key present. */
   @Setup(Level.Trial)
@@ -59,7 +60,7 @@ public class ClockOrderBenchmark {
     for (int i = 0; i < ORDER_SIZE; i++) {
       order[i] = random.nextInt(keys.length);
     }
-    Policy policy = Policy.of(KeyedLimiter.sluiceLimit(Rate.STEADY));
+    policy = Policy.of(KeyedLimiter.sluiceLimit(Rate.STEADY));
     switch (store) {
       case "shipped":
         rateStore = InMemoryStore.factory().create("bench", policy, Ticker.system());
@@ -74,7 +75,7 @@ public class ClockOrderBenchmark {
         throw new IllegalArgumentException("unknown store: " + store);
     }
     for (String key : keys) {
-      if (!rateStore.tryAcquire(key, 1)) {
+      if (!rateStore.tryAcquire(key, policy, 1)) {
         throw new IllegalStateException(store + " denied " + key);
       }
     }
@@ -95,6 +96,6 @@ public class ClockOrderBenchmark {
   /** One decision for a random existing key. */
   @Benchmark
   public boolean tryAcquire(Cursor cursor) {
-    return rateStore.tryAcquire(keys[order[cursor.next++ & ORDER_MASK]], 1);
+    return rateStore.tryAcquire(keys[order[cursor.next++ & ORDER_MASK]], policy, 1);
   }
 }

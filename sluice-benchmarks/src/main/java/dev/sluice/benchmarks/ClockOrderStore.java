@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * (as shipped) or after it. {@code System.nanoTime()} on x86 Linux is an ordered {@code rdtsc}
  * (an {@code lfence} first), so where it sits relative to the cache misses of the lookup may
  * change what overlaps with what. Uses the non-exported {@code dev.sluice.internal} classes from
- * the class path; see {@link CaffeineStore}.
+ * the class path; see {@link CaffeineStore}. Serves the one policy it was created for and refuses
+ * a call naming another ({@link UnsupportedOperationException}).
  *
  * @param <K> the key type
  */
@@ -41,6 +42,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
   @Override
   public boolean tryAcquire(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
+    serves(policy);
     Engine.checkPermits(permits);
     if (clockFirst) {
       long now = ticker.read();
@@ -55,6 +57,7 @@ final class ClockOrderStore<K> implements RateStore<K> {
   @Override
   public Decision decide(K key, Policy policy, long permits) {
     Objects.requireNonNull(key, "key");
+    serves(policy);
     Engine.checkPermits(permits);
     Holder h = clockFirst ? null : buckets.get(key);
     long now = ticker.read();
@@ -69,9 +72,18 @@ final class ClockOrderStore<K> implements RateStore<K> {
 
   @Override
   public long availablePermits(K key, Policy policy) {
+    serves(policy);
     long now = ticker.read();
     Holder h = buckets.get(Objects.requireNonNull(key, "key"));
     return engine.available(h == null ? engine.newHolder(now) : h, now);
+  }
+
+  /** Refuses a policy other than the one this store was created for. */
+  private void serves(Policy policy) {
+    if (!engine.serves(policy)) {
+      throw new UnsupportedOperationException(
+          "ClockOrderStore serves " + engine.policy() + " only, got " + policy);
+    }
   }
 
   @Override
@@ -83,7 +95,5 @@ final class ClockOrderStore<K> implements RateStore<K> {
   public void close() {
     buckets.clear();
   }
-} *
- * <p>A design study for one policy: it serves the policy it was created for and ignores the
- * policy each call names (benchmarks never change it).
+}
 

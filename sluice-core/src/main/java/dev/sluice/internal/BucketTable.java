@@ -176,8 +176,19 @@ public final class BucketTable<K> {
   private Decision takeSlow(K key, Policy policy, long now, long permits, boolean report) {
     for (;;) {
       long removed = removals.get(stripe(key));
-      Holder h = current(key, policy, now);
+      Holder h = map.get(key);
       if (h != null) {
+        if (!h.engine.serves(policy)) {
+          Holder moved = engines.of(policy).moveFrom(h, now);
+          if (moved == null) {
+            settleDead(key, h);
+            continue;
+          }
+          // decided while still private (nothing can retire or move it), then published
+          Decision d = moved.engine.take(moved, now, permits, report);
+          publishMoved(key, h, moved);
+          return d;
+        }
         Decision d = h.engine.take(h, now, permits, report);
         if (d != null) {
           return d;
@@ -203,24 +214,15 @@ public final class BucketTable<K> {
   }
 
   /**
-   * {@code key}'s holder, moved to {@code policy} first if it was written under another, or null
-   * if the key has none. May return a holder that is retired or moved by the time it is used:
-   * the caller's engine call then says so and the caller settles it ({@link #settleDead}).
+   * Publishes the holder {@code h} was moved to, in its place. The caller has already applied
+   * its own call to {@code moved} while it was private: the conversion and that call are then
+   * one atomic step for every other call on the key (they meet the moved sentinel and wait for
+   * this replacement), so no other call sees the converted state without the converting call's
+   * effect, and every call stays linearizable at its own reading. Nobody removes a moved holder
+   * (only retired ones), so the replacement cannot miss.
    */
-  private Holder current(K key, Policy policy, long now) {
-    for (;;) {
-      Holder h = map.get(key);
-      if (h == null || h.engine.serves(policy)) {
-        return h;
-      }
-      Holder moved = engines.of(policy).moveFrom(h, now);
-      if (moved != null) {
-        // nobody removes a moved holder (only retired ones), so the replacement cannot miss
-        map.replace(key, h, moved);
-        return moved;
-      }
-      settleDead(key, h);
-    }
+  private void publishMoved(K key, Holder h, Holder moved) {
+    map.replace(key, h, moved);
   }
 
   /**
@@ -279,8 +281,21 @@ public final class BucketTable<K> {
    */
   public void refund(K key, Policy policy, long now, long permits, long heldNanos) {
     for (;;) {
-      Holder h = current(key, policy, now);
-      if (h == null || h.engine.refund(h, now, permits, heldNanos)) {
+      Holder h = map.get(key);
+      if (h == null) {
+        return;
+      }
+      if (!h.engine.serves(policy)) {
+        Holder moved = engines.of(policy).moveFrom(h, now);
+        if (moved == null) {
+          settleDead(key, h);
+          continue;
+        }
+        moved.engine.refund(moved, now, permits, heldNanos); // private: applied
+        publishMoved(key, h, moved);
+        return;
+      }
+      if (h.engine.refund(h, now, permits, heldNanos)) {
         return;
       }
       settleDead(key, h);
@@ -297,10 +312,20 @@ public final class BucketTable<K> {
    */
   public long available(K key, Policy policy, long now) {
     for (;;) {
-      Holder h = current(key, policy, now);
+      Holder h = map.get(key);
       if (h == null) {
         Engine engine = engines.of(policy);
         return engine.available(engine.newHolder(floor(now)), now);
+      }
+      if (!h.engine.serves(policy)) {
+        Holder moved = engines.of(policy).moveFrom(h, now);
+        if (moved == null) {
+          settleDead(key, h);
+          continue;
+        }
+        long a = moved.engine.available(moved, now); // private: never -1
+        publishMoved(key, h, moved);
+        return a;
       }
       long a = h.engine.available(h, now);
       if (a >= 0) {

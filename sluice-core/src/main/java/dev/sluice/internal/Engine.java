@@ -117,7 +117,10 @@ public abstract class Engine {
    * limits keeps the permits the same limit (by position) held at {@code now}, debt included,
    * capped at its new capacity; a limit with no counterpart starts as a new bucket's does. The
    * old holder is marked moved in the same compare-and-set that fixes the state converted, so no
-   * decision lands on it afterwards; the caller publishes the returned holder in its place.
+   * decision lands on it afterwards. The returned holder is private to the caller, which applies
+   * its own call to it and then publishes it in the old one's place: the conversion and that
+   * call are one atomic step for every other call on the bucket (which waits on the moved
+   * sentinel), so a call is never split around another.
    *
    * @param h the bucket, under another engine
    * @param now the ticker reading

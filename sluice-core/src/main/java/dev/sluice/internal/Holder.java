@@ -23,7 +23,8 @@ import java.lang.invoke.VarHandle;
  * <h2>Moving</h2>
  * A bucket whose policy changed is converted by one compare-and-set from the exact state it was
  * converted from to a second sentinel, {@link #MOVED_BITS} or {@link #MOVED_MULTI}; the store
- * then replaces the holder in its map with the converted one. A request that meets a moved
+ * applies the converting call to the converted holder while it is still private, then replaces
+ * the holder in its map with it. A request that meets a moved
  * holder looks the key up again (and never removes the holder: its replacement is on its way),
  * so no decision is applied to the old state after the conversion read it, and no decision
  * mixes the two policies.

@@ -265,10 +265,11 @@ public final class DemoServer implements AutoCloseable {
     // A cold connection (and a busy machine) can miss the first calls' deadline: warm it for up
     // to five seconds, so the first requests find it ready, before saying Redis does not answer.
     long until = System.nanoTime() + 5_000_000_000L;
-    try (RedisStore<String> probe = redisStores.create(RULE, Policy.of(options.limit), ticker)) {
+    Policy policy = Policy.of(options.limit);
+    try (RedisStore<String> probe = redisStores.create(RULE, policy, ticker)) {
       while (true) {
         try {
-          probe.availablePermits("sluice-demo-probe"); // takes nothing
+          probe.availablePermits("sluice-demo-probe", policy); // takes nothing
           return true;
         } catch (StoreUnavailableException e) {
           if (System.nanoTime() - until > 0) {

@@ -52,9 +52,9 @@ class DemoJarIT {
       assertThat(refused.headers().firstValue("Content-Type")).hasValue("application/problem+json");
 
       Scrape metrics = new Scrape(get(base + "/metrics").body());
-      assertThat(metrics.get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+      assertThat(metrics.get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false"))
           .isEqualTo((double) admitted);
-      assertThat(metrics.get("sluice_decisions_total", "limiter", "api", "result", "denied"))
+      assertThat(metrics.get("sluice_decisions_total", "limiter", "api", "result", "denied", "shadow", "false"))
           .isEqualTo(1.0);
 
       assertThat(demo.sigterm()).isZero();
@@ -177,18 +177,18 @@ class DemoJarIT {
       assertThat(shared).as("a round decided by Redis alone, in " + rounds).isTrue();
       Scrape sa = new Scrape(get(baseA + "/metrics").body());
       Scrape sb = new Scrape(get(baseB + "/metrics").body());
-      assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "allowed")
-          + sb.get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+      assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false")
+          + sb.get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false"))
           .isEqualTo((double) storeAllowed);
-      assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "denied")
-          + sb.get("sluice_decisions_total", "limiter", "api", "result", "denied"))
+      assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "denied", "shadow", "false")
+          + sb.get("sluice_decisions_total", "limiter", "api", "result", "denied", "shadow", "false"))
           .isEqualTo((double) storeDenied);
       // counters appear with their first count
       double localAllowed = orZero(sa.get("sluice_failure_mode_decisions_total", "limiter", "api",
-          "mode", "local", "result", "allowed"));
+          "mode", "local", "result", "allowed", "shadow", "false"));
       double errorsA = orZero(sa.get("sluice_backend_errors_total", "limiter", "api"));
       double closedDenied = orZero(sb.get("sluice_failure_mode_decisions_total", "limiter", "api",
-          "mode", "closed", "result", "denied"));
+          "mode", "closed", "result", "denied", "shadow", "false"));
       double errorsB = orZero(sb.get("sluice_backend_errors_total", "limiter", "api"));
 
       redis.kill();
@@ -201,10 +201,10 @@ class DemoJarIT {
       sa = new Scrape(get(baseA + "/metrics").body());
       sb = new Scrape(get(baseB + "/metrics").body());
       assertThat(sa.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", "local",
-          "result", "allowed")).isEqualTo(localAllowed + 1);
+          "result", "allowed", "shadow", "false")).isEqualTo(localAllowed + 1);
       assertThat(sa.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(errorsA + 1);
       assertThat(sb.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", "closed",
-          "result", "denied")).isEqualTo(closedDenied + 1);
+          "result", "denied", "shadow", "false")).isEqualTo(closedDenied + 1);
       assertThat(sb.get("sluice_backend_errors_total", "limiter", "api")).isEqualTo(errorsB + 1);
       if (rounds.size() > 1) {
         System.out.println("DemoJarIT: rounds until Redis decided a whole round: " + rounds);

@@ -50,7 +50,7 @@ class DemoMetricsTest {
           .startsWith("text/plain").contains("version=0.0.4");
       assertThat(empty.headers().firstValue("X-RateLimit-Limit")).as("exempt").isEmpty();
       Scrape before = new Scrape(empty.body());
-      assertThat(before.get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+      assertThat(before.get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false"))
           .isEqualTo(0.0);
       assertThat(before.get("sluice_keys", "limiter", "api")).isEqualTo(0.0);
 
@@ -66,9 +66,9 @@ class DemoMetricsTest {
       scrape(base);
 
       Scrape s = scrape(base);
-      assertThat(s.get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+      assertThat(s.get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false"))
           .as(s.dump("sluice_")).isEqualTo(14.0);
-      assertThat(s.get("sluice_decisions_total", "limiter", "api", "result", "denied"))
+      assertThat(s.get("sluice_decisions_total", "limiter", "api", "result", "denied", "shadow", "false"))
           .isEqualTo(3.0);
       assertThat(s.get("sluice_decision_latency_seconds_count", "limiter", "api")).isEqualTo(17.0);
       assertThat(s.get("sluice_decision_latency_seconds_sum", "limiter", "api")).isPositive();
@@ -78,7 +78,7 @@ class DemoMetricsTest {
       for (String[] mode : new String[][] {{"open", "allowed"}, {"closed", "denied"},
           {"local", "allowed"}, {"local", "denied"}}) {
         assertThat(s.get("sluice_failure_mode_decisions_total", "limiter", "api", "mode", mode[0],
-            "result", mode[1])).as("%s", (Object) mode).isEqualTo(0.0);
+            "result", mode[1], "shadow", "false")).as("%s", (Object) mode).isEqualTo(0.0);
       }
 
       // 5 h fills a bucket of 5 at 1/h; full for another 5 h, it is dropped by the cleaner
@@ -89,7 +89,7 @@ class DemoMetricsTest {
             .isNegative();
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
       }
-      assertThat(scrape(base).get("sluice_decisions_total", "limiter", "api", "result", "allowed"))
+      assertThat(scrape(base).get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false"))
           .as("counters keep counting").isEqualTo(14.0);
     }
   }

@@ -79,10 +79,10 @@ class DemoRedisTest {
 
       Scrape sa = scrape(a.baseUrl());
       Scrape sb = scrape(b.baseUrl());
-      assertThat(count(sa, "sluice_decisions_total", "result", "allowed")).isEqualTo(2.0);
-      assertThat(count(sa, "sluice_decisions_total", "result", "denied")).isEqualTo(1.0);
-      assertThat(count(sb, "sluice_decisions_total", "result", "allowed")).isEqualTo(2.0);
-      assertThat(count(sb, "sluice_decisions_total", "result", "denied")).isEqualTo(1.0);
+      assertThat(count(sa, "sluice_decisions_total", "result", "allowed", "shadow", "false")).isEqualTo(2.0);
+      assertThat(count(sa, "sluice_decisions_total", "result", "denied", "shadow", "false")).isEqualTo(1.0);
+      assertThat(count(sb, "sluice_decisions_total", "result", "allowed", "shadow", "false")).isEqualTo(2.0);
+      assertThat(count(sb, "sluice_decisions_total", "result", "denied", "shadow", "false")).isEqualTo(1.0);
       assertThat(count(sa, "sluice_backend_errors_total")).isEqualTo(0.0);
       assertThat(sa.get("sluice_keys", "limiter", "api"))
           .as("a Redis store cannot count keys: no gauge rather than -1").isNull();
@@ -109,7 +109,7 @@ class DemoRedisTest {
         assertThat(r.headers().firstValue("Sluice-Decision-Source")).hasValue("failure-open");
       }
       Scrape s = scrape(demo.baseUrl());
-      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "open", "result", "allowed"))
+      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "open", "result", "allowed", "shadow", "false"))
           .isEqualTo(5.0);
       assertThat(count(s, "sluice_backend_errors_total")).isEqualTo(5.0);
       assertStoreCountsUnchanged(s);
@@ -131,7 +131,7 @@ class DemoRedisTest {
         }
       }
       Scrape s = scrape(demo.baseUrl());
-      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "closed", "result", "denied"))
+      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "closed", "result", "denied", "shadow", "false"))
           .isEqualTo(5.0);
       assertThat(count(s, "sluice_backend_errors_total")).isEqualTo(5.0);
       assertStoreCountsUnchanged(s);
@@ -155,9 +155,9 @@ class DemoRedisTest {
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("3600");
       assertThat(refused.headers().firstValue("Sluice-Decision-Source")).hasValue("local-fallback");
       Scrape s = scrape(demo.baseUrl());
-      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "local", "result", "allowed"))
+      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "local", "result", "allowed", "shadow", "false"))
           .isEqualTo(3.0);
-      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "local", "result", "denied"))
+      assertThat(count(s, "sluice_failure_mode_decisions_total", "mode", "local", "result", "denied", "shadow", "false"))
           .isEqualTo(1.0);
       assertThat(count(s, "sluice_backend_errors_total")).isEqualTo(4.0);
       assertStoreCountsUnchanged(s);
@@ -192,7 +192,7 @@ class DemoRedisTest {
   }
 
   private static void assertStoreCountsUnchanged(Scrape s) {
-    assertThat(count(s, "sluice_decisions_total", "result", "allowed")).isEqualTo(3.0);
-    assertThat(count(s, "sluice_decisions_total", "result", "denied")).isEqualTo(1.0);
+    assertThat(count(s, "sluice_decisions_total", "result", "allowed", "shadow", "false")).isEqualTo(3.0);
+    assertThat(count(s, "sluice_decisions_total", "result", "denied", "shadow", "false")).isEqualTo(1.0);
   }
 }

@@ -23,12 +23,18 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  *
  * <p>Meters, each tagged {@code limiter=<name>} and never by key (a tag per key would be
- * unbounded cardinality):
+ * unbounded cardinality); every tag has a fixed, small set of values:
  * <ul>
- *   <li>{@code sluice.decisions} (counter), tag {@code result=allowed|denied}: decisions made by
- *       the store;</li>
- *   <li>{@code sluice.failure_mode.decisions} (counter), tags {@code mode=open|closed|local} and
- *       {@code result}: decisions made by the failure mode because the store could not;</li>
+ *   <li>{@code sluice.decisions} (counter), tags {@code result=allowed|denied} and
+ *       {@code shadow=false|true}: decisions made by the store; a limiter in shadow mode
+ *       ({@link RateLimiter.Builder#shadow}) counts under {@code shadow=true}, its
+ *       {@code result=denied} being the requests it would have refused and let through;</li>
+ *   <li>{@code sluice.failure_mode.decisions} (counter), tags {@code mode=open|closed|local},
+ *       {@code result} and {@code shadow}: decisions made by the failure mode because the store
+ *       could not;</li>
+ *   <li>{@code sluice.near_limit} (counter), tag {@code shadow}: admissions that left their key at
+ *       or below the limiter's near-limit fraction of the binding limit's capacity
+ *       ({@link RateLimiter.Builder#nearLimit});</li>
  *   <li>{@code sluice.decision.latency} (timer): time spent deciding, failure-mode decisions
  *       included;</li>
  *   <li>{@code sluice.backend.errors} (counter): store failures;</li>
@@ -36,8 +42,11 @@ import java.util.concurrent.TimeUnit;
  *       the limiter on scrape, after {@link #bind}.</li>
  * </ul>
  *
- * <p>One instance may serve many limiters. Meters are created on first use and cached, so a
- * decision costs a map lookup and a counter increment.
+ * <p>One instance may serve many limiters, told apart by name. Meters are created on first use
+ * and cached, so a decision costs a map lookup and a counter increment; the {@code shadow=true}
+ * meters of a limiter only once it has made a shadow decision, so an enforcing limiter shows
+ * none. A limiter's near-limit events are counted under {@code shadow=true} once it has made a
+ * shadow decision (a limiter is in shadow mode or not for its whole life).
  */
 public final class SluiceMetrics implements RateLimitListener {
 
@@ -87,12 +96,23 @@ public final class SluiceMetrics implements RateLimitListener {
   public void onDecision(String limiter, boolean allowed, Decision.Source source, long latencyNanos) {
     Meters m = meters(limiter);
     m.latency.record(latencyNanos, TimeUnit.NANOSECONDS);
-    switch (source) {
-      case STORE -> (allowed ? m.allowed : m.denied).increment();
-      case FAILURE_OPEN -> m.openAllowed.increment();
-      case FAILURE_CLOSED -> m.closedDenied.increment();
-      case LOCAL_FALLBACK -> (allowed ? m.localAllowed : m.localDenied).increment();
-    }
+    m.enforcing.count(allowed, source);
+  }
+
+  /** A shadow decision: counted as {@link #onDecision} would, under {@code shadow=true}. */
+  @Override
+  public void onShadowDecision(
+      String limiter, boolean allowed, Decision.Source source, long latencyNanos) {
+    Meters m = meters(limiter);
+    m.latency.record(latencyNanos, TimeUnit.NANOSECONDS);
+    m.shadow().count(allowed, source);
+  }
+
+  @Override
+  public void onNearLimit(String limiter, long remaining, long capacity) {
+    Meters m = meters(limiter);
+    Results shadow = m.shadow;
+    (shadow != null ? shadow : m.enforcing).nearLimit.increment();
   }
 
   @Override
@@ -100,24 +120,20 @@ public final class SluiceMetrics implements RateLimitListener {
     meters(limiter).backendErrors.increment();
   }
 
-  /** The meters of one limiter, created once. */
+  /** The meters of one limiter, created once (its shadow ones on its first shadow decision). */
   private static final class Meters {
-    final Counter allowed;
-    final Counter denied;
-    final Counter openAllowed;
-    final Counter closedDenied;
-    final Counter localAllowed;
-    final Counter localDenied;
+    final MeterRegistry registry;
+    final String limiter;
+    final Results enforcing;
+    /** Null until the limiter's first shadow decision. */
+    volatile Results shadow;
     final Counter backendErrors;
     final Timer latency;
 
     Meters(MeterRegistry registry, String limiter) {
-      allowed = decisions(registry, limiter, "allowed");
-      denied = decisions(registry, limiter, "denied");
-      openAllowed = failureMode(registry, limiter, "open", "allowed");
-      closedDenied = failureMode(registry, limiter, "closed", "denied");
-      localAllowed = failureMode(registry, limiter, "local", "allowed");
-      localDenied = failureMode(registry, limiter, "local", "denied");
+      this.registry = registry;
+      this.limiter = limiter;
+      enforcing = new Results(registry, limiter, "false");
       backendErrors = Counter.builder("sluice.backend.errors")
           .description("Store failures; the failure mode decided instead")
           .tag("limiter", limiter)
@@ -128,21 +144,73 @@ public final class SluiceMetrics implements RateLimitListener {
           .register(registry);
     }
 
-    private static Counter decisions(MeterRegistry registry, String limiter, String result) {
+    Results shadow() {
+      Results r = shadow;
+      if (r == null) {
+        synchronized (this) {
+          r = shadow;
+          if (r == null) {
+            r = new Results(registry, limiter, "true");
+            shadow = r;
+          }
+        }
+      }
+      return r;
+    }
+  }
+
+  /** The counters of one limiter's decisions, enforcing ({@code shadow=false}) or shadow. */
+  private static final class Results {
+    final Counter allowed;
+    final Counter denied;
+    final Counter openAllowed;
+    final Counter closedDenied;
+    final Counter localAllowed;
+    final Counter localDenied;
+    final Counter nearLimit;
+
+    Results(MeterRegistry registry, String limiter, String shadow) {
+      allowed = decisions(registry, limiter, "allowed", shadow);
+      denied = decisions(registry, limiter, "denied", shadow);
+      openAllowed = failureMode(registry, limiter, "open", "allowed", shadow);
+      closedDenied = failureMode(registry, limiter, "closed", "denied", shadow);
+      localAllowed = failureMode(registry, limiter, "local", "allowed", shadow);
+      localDenied = failureMode(registry, limiter, "local", "denied", shadow);
+      nearLimit = Counter.builder("sluice.near_limit")
+          .description("Admissions that left their key at or below the near-limit fraction of"
+              + " its capacity")
+          .tag("limiter", limiter)
+          .tag("shadow", shadow)
+          .register(registry);
+    }
+
+    void count(boolean allowed, Decision.Source source) {
+      switch (source) {
+        case STORE -> (allowed ? this.allowed : denied).increment();
+        case FAILURE_OPEN -> openAllowed.increment();
+        case FAILURE_CLOSED -> closedDenied.increment();
+        case LOCAL_FALLBACK -> (allowed ? localAllowed : localDenied).increment();
+      }
+    }
+
+    private static Counter decisions(
+        MeterRegistry registry, String limiter, String result, String shadow) {
       return Counter.builder("sluice.decisions")
           .description("Decisions made by the store")
           .tag("limiter", limiter)
           .tag("result", result)
+          .tag("shadow", shadow)
           .register(registry);
     }
 
     private static Counter failureMode(
-        MeterRegistry registry, String limiter, String mode, String result) {
+        MeterRegistry registry, String limiter, String mode, String result, String shadow) {
       return Counter.builder("sluice.failure_mode.decisions")
           .description("Decisions made by the failure mode because the store could not")
           .tag("limiter", limiter)
           .tag("mode", mode)
           .tag("result", result)
+          .tag("shadow", shadow)
           .register(registry);
     }
   }

@@ -97,4 +97,61 @@ class SluiceMetricsTest {
         .isNotNull();
     assertThat(count("sluice.decisions", "limiter", "uncounted", "result", "allowed")).isEqualTo(1);
   }
+
+  /**
+   * A limiter in shadow mode counts under {@code shadow=true}: its would-be refusals as denied
+   * (the requests went through), and the failure mode's answers too; an enforcing limiter has
+   * no {@code shadow=true} series at all, and the shadow one's {@code shadow=false} stay 0.
+   */
+  @Test
+  void shadowDecisions_taggedShadowTrue_wouldBeRefusalsCountedAsDenied() {
+    SwitchableStoreFactory stores = SwitchableStoreFactory.create();
+    RateLimiter<String> shadow = RateLimiter.builder(Limit.perMinute(3))
+        .name("trial").ticker(ticker).shadow(true).failureMode(FailureMode.CLOSED)
+        .listener(metrics).store(stores).build();
+    RateLimiter<String> enforcing = RateLimiter.builder(Limit.perMinute(3))
+        .name("api").ticker(ticker).listener(metrics).build();
+    for (int i = 0; i < 5; i++) {
+      assertThat(shadow.tryAcquire("k")).isTrue();
+      enforcing.tryAcquire("k");
+    }
+    stores.down().set(true);
+    assertThat(shadow.decide("k", 1).allowed()).isTrue();
+    assertThat(count("sluice.decisions", "limiter", "trial", "result", "allowed", "shadow", "true"))
+        .isEqualTo(3);
+    assertThat(count("sluice.decisions", "limiter", "trial", "result", "denied", "shadow", "true"))
+        .isEqualTo(2);
+    assertThat(count("sluice.failure_mode.decisions", "limiter", "trial", "mode", "closed",
+        "result", "denied", "shadow", "true")).isEqualTo(1);
+    assertThat(count("sluice.decisions", "limiter", "trial", "shadow", "false")).isZero();
+    assertThat(registry.find("sluice.decision.latency").tag("limiter", "trial").timer().count())
+        .isEqualTo(6);
+    assertThat(count("sluice.decisions", "limiter", "api", "result", "allowed", "shadow", "false"))
+        .isEqualTo(3);
+    assertThat(count("sluice.decisions", "limiter", "api", "result", "denied", "shadow", "false"))
+        .isEqualTo(2);
+    assertThat(registry.find("sluice.decisions").tags("limiter", "api", "shadow", "true")
+        .counters()).as("no shadow series for an enforcing limiter").isEmpty();
+    // every series of a meter has the same tag keys (Prometheus requires it), and none is a key
+    for (var meter : registry.find("sluice.decisions").meters()) {
+      assertThat(meter.getId().getTags()).extracting(t -> t.getKey())
+          .containsExactly("limiter", "result", "shadow");
+    }
+  }
+
+  /** The near-limit counter counts exactly the admissions at or below 20% of the capacity. */
+  @Test
+  void nearLimit_countsTheAdmissionsAtOrBelowTheFraction_taggedByShadow() {
+    RateLimiter<String> enforcing = RateLimiter.builder(Limit.perMinute(10))
+        .name("api").ticker(ticker).listener(metrics).build();
+    RateLimiter<String> shadow = RateLimiter.builder(Limit.perMinute(10)).nearLimit(0.5)
+        .name("trial").ticker(ticker).shadow(true).listener(metrics).build();
+    for (int i = 0; i < 12; i++) {
+      enforcing.tryAcquire("k"); // 8, 9, 10 leave 2, 1, 0: three; the two refused count none
+      shadow.tryAcquire("k"); // 5 to 10 leave 5 to 0: six
+    }
+    assertThat(count("sluice.near_limit", "limiter", "api", "shadow", "false")).isEqualTo(3);
+    assertThat(count("sluice.near_limit", "limiter", "trial", "shadow", "true")).isEqualTo(6);
+    assertThat(count("sluice.near_limit", "limiter", "trial", "shadow", "false")).isZero();
+  }
 }
