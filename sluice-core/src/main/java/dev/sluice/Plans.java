@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
 /**
@@ -49,6 +50,8 @@ public final class Plans<K> {
   }
 
   private final Map<String, Slot> slots;
+  /** The open limiters built over these plans. */
+  private final List<RateLimiter<?>> limiters = new CopyOnWriteArrayList<>();
   private final Function<? super K, String> assign;
   private final Slot first;
 
@@ -96,7 +99,39 @@ public final class Plans<K> {
    */
   public void update(String plan, Policy policy) {
     Objects.requireNonNull(policy, "policy");
-    slot(plan).policy = policy;
+    Slot slot = slot(plan);
+    synchronized (this) {
+      Policy old = slot.policy;
+      // the limiters' stores learn of it first: a call still carrying the old policy must not
+      // convert a key back (unless another plan still has that policy: then it stays current);
+      // the new policy is current in any case (it may have been replaced before)
+      if (!old.equals(policy)) {
+        Policy replaced = heldByAnotherPlan(slot, old) ? policy : old;
+        for (RateLimiter<?> limiter : limiters) {
+          limiter.replaced(replaced, policy);
+        }
+      }
+      slot.policy = policy;
+    }
+  }
+
+  private boolean heldByAnotherPlan(Slot slot, Policy policy) {
+    for (Slot s : slots.values()) {
+      if (s != slot && s.policy.equals(policy)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Registers a limiter built over these plans, to hear of replaced policies. */
+  void attach(RateLimiter<?> limiter) {
+    limiters.add(limiter);
+  }
+
+  /** Forgets a limiter that was closed. */
+  void detach(RateLimiter<?> limiter) {
+    limiters.remove(limiter);
   }
 
   /**
