@@ -6,6 +6,7 @@ import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
 import dev.sluice.Plans;
 import dev.sluice.Policy;
+import dev.sluice.RateLimiter;
 import dev.sluice.http.HttpLimiterTest.Req;
 import java.time.Duration;
 import java.util.Set;
@@ -107,6 +108,24 @@ class PlanRuleTest {
         v.complete(200);
       }
       assertThat(limiter.availablePermits(key("pro-1"), "api")).hasValue(5);
+    }
+  }
+
+  @Test
+  void ruleOverLimiter_policyUpdatedLive_headersFollow() {
+    ManualTicker t = new ManualTicker();
+    RateLimiter<String> l = RateLimiter.builder(Limit.perHour(2)).name("l").ticker(t).build();
+    try (l; HttpLimiter limiter = HttpLimiter.builder().ticker(t)
+        .rule(Rule.builder(l).build()).build()) {
+      Verdict before = limiter.decide(Req.get("/x"));
+      assertThat(before.header("X-RateLimit-Limit")).isEqualTo("2");
+      assertThat(before.header("RateLimit-Policy")).isEqualTo("\"l\";q=2;w=3600");
+      l.updatePolicy(Policy.of(Limit.perHour(6)));
+      Verdict after = limiter.decide(Req.get("/x"));
+      assertThat(after.header("X-RateLimit-Limit")).isEqualTo("6");
+      assertThat(after.header("RateLimit-Policy")).isEqualTo("\"l\";q=6;w=3600");
+      assertThat(after.header("RateLimit")).isEqualTo("\"l\";r=0;t=3600"); // carry-over: kept its 1, took it
+      assertThat(limiter.rules().get(0).policy()).isEqualTo(Policy.of(Limit.perHour(6)));
     }
   }
 }
