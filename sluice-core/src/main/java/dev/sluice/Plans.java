@@ -156,6 +156,22 @@ public final class Plans<K> {
     return Collections.unmodifiableMap(out);
   }
 
+  /**
+   * These plans for keys of another type: the same plans, shared live (an {@link #update} of
+   * either is an update of both), each key {@code j} assigned the plan this object assigns
+   * {@code key.apply(j)}. For a limiter whose keys are not what the plans are written over (the
+   * HTTP layer keys its buckets by a hash of the material its resolvers return, and assigns plans
+   * by the material).
+   *
+   * @param key from the new key type to this one's; called once per decision, thread-safe
+   * @param <J> the new key type
+   * @return plans for keys of type {@code J}
+   */
+  public <J> Plans<J> keyedBy(Function<? super J, ? extends K> key) {
+    Objects.requireNonNull(key, "key");
+    return new Plans<>(slots, j -> assign.apply(key.apply(j)));
+  }
+
   /** The first plan's policy: the one a store is created for. */
   Policy first() {
     return first.policy;
