@@ -50,13 +50,15 @@ public final class Plans<K> {
   }
 
   private final Map<String, Slot> slots;
-  /** The open limiters built over these plans. */
-  private final List<RateLimiter<?>> limiters = new CopyOnWriteArrayList<>();
+  /** The open limiters built over these plans (or a copy {@link #keyedBy} made; shared). */
+  private final List<RateLimiter<?>> limiters;
   private final Function<? super K, String> assign;
   private final Slot first;
 
-  private Plans(Map<String, Slot> slots, Function<? super K, String> assign) {
+  private Plans(Map<String, Slot> slots, Function<? super K, String> assign,
+      List<RateLimiter<?>> limiters) {
     this.slots = slots;
+    this.limiters = limiters;
     this.assign = assign;
     this.first = slots.values().iterator().next();
   }
@@ -100,7 +102,7 @@ public final class Plans<K> {
   public void update(String plan, Policy policy) {
     Objects.requireNonNull(policy, "policy");
     Slot slot = slot(plan);
-    synchronized (this) {
+    synchronized (slots) { // shared with every copy keyedBy made
       Policy old = slot.policy;
       // the limiters' stores learn of it first: a call still carrying the old policy must not
       // convert a key back (unless another plan still has that policy: then it stays current);
@@ -169,7 +171,7 @@ public final class Plans<K> {
    */
   public <J> Plans<J> keyedBy(Function<? super J, ? extends K> key) {
     Objects.requireNonNull(key, "key");
-    return new Plans<>(slots, j -> assign.apply(key.apply(j)));
+    return new Plans<>(slots, j -> assign.apply(key.apply(j)), limiters);
   }
 
   /** The first plan's policy: the one a store is created for. */
@@ -263,7 +265,7 @@ public final class Plans<K> {
         String only = slots.keySet().iterator().next();
         f = key -> only;
       }
-      return new Plans<>(new LinkedHashMap<>(slots), f);
+      return new Plans<>(new LinkedHashMap<>(slots), f, new CopyOnWriteArrayList<>());
     }
   }
 }
