@@ -130,6 +130,11 @@ public final class InMemoryStore<K> implements RateStore<K> {
   }
 
   @Override
+  public void policyReplaced(Policy replaced, Policy replacement) {
+    table.replaced(replaced, replacement);
+  }
+
+  @Override
   public long availablePermits(K key, Policy policy) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(policy, "policy");

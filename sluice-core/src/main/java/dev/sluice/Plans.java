@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
 /**
@@ -49,11 +50,15 @@ public final class Plans<K> {
   }
 
   private final Map<String, Slot> slots;
+  /** The open limiters built over these plans (or a copy {@link #keyedBy} made; shared). */
+  private final List<RateLimiter<?>> limiters;
   private final Function<? super K, String> assign;
   private final Slot first;
 
-  private Plans(Map<String, Slot> slots, Function<? super K, String> assign) {
+  private Plans(Map<String, Slot> slots, Function<? super K, String> assign,
+      List<RateLimiter<?>> limiters) {
     this.slots = slots;
+    this.limiters = limiters;
     this.assign = assign;
     this.first = slots.values().iterator().next();
   }
@@ -96,7 +101,39 @@ public final class Plans<K> {
    */
   public void update(String plan, Policy policy) {
     Objects.requireNonNull(policy, "policy");
-    slot(plan).policy = policy;
+    Slot slot = slot(plan);
+    synchronized (slots) { // shared with every copy keyedBy made
+      Policy old = slot.policy;
+      // the limiters' stores learn of it first: a call still carrying the old policy must not
+      // convert a key back (unless another plan still has that policy: then it stays current);
+      // the new policy is current in any case (it may have been replaced before)
+      if (!old.equals(policy)) {
+        Policy replaced = heldByAnotherPlan(slot, old) ? policy : old;
+        for (RateLimiter<?> limiter : limiters) {
+          limiter.replaced(replaced, policy);
+        }
+      }
+      slot.policy = policy;
+    }
+  }
+
+  private boolean heldByAnotherPlan(Slot slot, Policy policy) {
+    for (Slot s : slots.values()) {
+      if (s != slot && s.policy.equals(policy)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Registers a limiter built over these plans, to hear of replaced policies. */
+  void attach(RateLimiter<?> limiter) {
+    limiters.add(limiter);
+  }
+
+  /** Forgets a limiter that was closed. */
+  void detach(RateLimiter<?> limiter) {
+    limiters.remove(limiter);
   }
 
   /**
@@ -119,6 +156,22 @@ public final class Plans<K> {
     Map<String, Policy> out = new LinkedHashMap<>();
     slots.forEach((name, slot) -> out.put(name, slot.policy));
     return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * These plans for keys of another type: the same plans, shared live (an {@link #update} of
+   * either is an update of both), each key {@code j} assigned the plan this object assigns
+   * {@code key.apply(j)}. For a limiter whose keys are not what the plans are written over (the
+   * HTTP layer keys its buckets by a hash of the material its resolvers return, and assigns plans
+   * by the material).
+   *
+   * @param key from the new key type to this one's; called once per decision, thread-safe
+   * @param <J> the new key type
+   * @return plans for keys of type {@code J}
+   */
+  public <J> Plans<J> keyedBy(Function<? super J, ? extends K> key) {
+    Objects.requireNonNull(key, "key");
+    return new Plans<>(slots, j -> assign.apply(key.apply(j)), limiters);
   }
 
   /** The first plan's policy: the one a store is created for. */
@@ -212,7 +265,7 @@ public final class Plans<K> {
         String only = slots.keySet().iterator().next();
         f = key -> only;
       }
-      return new Plans<>(new LinkedHashMap<>(slots), f);
+      return new Plans<>(new LinkedHashMap<>(slots), f, new CopyOnWriteArrayList<>());
     }
   }
 }

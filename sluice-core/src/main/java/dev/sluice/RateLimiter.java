@@ -552,7 +552,31 @@ public final class RateLimiter<K> implements AutoCloseable {
       throw new IllegalStateException(
           "limiter " + name + " decides by plans: change a plan with Plans.update");
     }
-    policy = newPolicy;
+    synchronized (this) {
+      Policy old = policy;
+      if (!old.equals(newPolicy)) {
+        replaced(old, newPolicy);
+      }
+      // (equal policies: nothing replaced, the current one stays)
+      policy = newPolicy;
+    }
+  }
+
+  /**
+   * Tells the stores (before the new policy is published) that {@code old} was replaced, so
+   * that a call still carrying it never converts a key back (see
+   * {@link RateStore#policyReplaced}).
+   */
+  void replaced(Policy old, Policy replacement) {
+    try {
+      store.policyReplaced(old, replacement);
+    } catch (RuntimeException e) {
+      backendError(e);
+    }
+    RateStore<K> local = localFallback;
+    if (local != null) {
+      local.policyReplaced(old, replacement);
+    }
   }
 
   /**
@@ -593,6 +617,9 @@ public final class RateLimiter<K> implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    if (plans != null) {
+      plans.detach(this);
+    }
     store.close();
     RateStore<K> local;
     synchronized (this) {
@@ -748,9 +775,13 @@ public final class RateLimiter<K> implements AutoCloseable {
     @SuppressWarnings("unchecked")
     public <K> RateLimiter<K> build() {
       RateStore<K> store = storeFactory.create(name, policy, ticker);
-      return new RateLimiter<>(name, policy, (Plans<K>) plans,
+      RateLimiter<K> limiter = new RateLimiter<>(name, policy, (Plans<K>) plans,
           Objects.requireNonNull(store, "store"), failureMode, ticker, listener, shadow,
           nearLimit, parker, scheduler);
+      if (plans != null) {
+        plans.attach(limiter);
+      }
+      return limiter;
     }
   }
 }

@@ -97,6 +97,11 @@ public final class BucketTable<K> {
   static final int REMOVAL_STRIPES = 1024;
 
   private final Engines engines;
+  /**
+   * Policies replaced ({@link #replaced}), each to its replacement: chains end at a current
+   * policy. Read only off the fast path (a call whose policy is not its bucket's).
+   */
+  private final ConcurrentHashMap<Policy, Policy> replacedBy = new ConcurrentHashMap<>();
   private final long maxKeys;
   /**
    * Per stripe of keys, a count of removals from the map, raised just before each removal. A new
@@ -142,6 +147,39 @@ public final class BucketTable<K> {
     this.map = new ConcurrentHashMap<>((int) Math.min(initialCapacity, maxKeys));
     this.retiredAt = new AtomicLong(now);
     this.overflow = engines.of(policy).newHolder(now);
+  }
+
+  /**
+   * {@code replaced} is no longer any key's policy: calls that still carry it are decided under
+   * {@code replacement} (or what replaced that), so no bucket converts back to it. Replacing a
+   * policy by one that was replaced before makes that one current again.
+   *
+   * @param replaced the policy replaced
+   * @param replacement its replacement
+   */
+  public void replaced(Policy replaced, Policy replacement) {
+    synchronized (replacedBy) {
+      replacedBy.remove(replacement);
+      if (!replaced.equals(replacement)) {
+        replacedBy.put(replaced, replacement);
+      }
+    }
+  }
+
+  /** The policy a call carrying {@code policy} is decided under: it, or what replaced it. */
+  private Policy current(Policy policy) {
+    if (replacedBy.isEmpty()) {
+      return policy;
+    }
+    Policy p = policy;
+    for (int i = 0; i < 64; i++) {
+      Policy next = replacedBy.get(p);
+      if (next == null) {
+        return p;
+      }
+      p = next;
+    }
+    return p;
   }
 
   /**
@@ -228,6 +266,7 @@ public final class BucketTable<K> {
    */
   private <R> R slow(K key, Policy policy, long now, long permits, Call<R> call,
       java.util.function.Predicate<R> admitted) {
+    policy = current(policy);
     for (;;) {
       long removed = removals.get(stripe(key));
       Holder h = map.get(key);
@@ -293,6 +332,7 @@ public final class BucketTable<K> {
 
   /** The overflow bucket's call, moving it to {@code policy} first if needed. */
   private <R> R overflow(Policy policy, long now, Call<R> call) {
+    policy = current(policy);
     for (;;) {
       Holder o = overflow;
       if (!o.engine.serves(policy)) {
@@ -334,6 +374,7 @@ public final class BucketTable<K> {
    * @param heldNanos at least the time since the permits were taken
    */
   public void refund(K key, Policy policy, long now, long permits, long heldNanos) {
+    policy = current(policy);
     for (;;) {
       Holder h = map.get(key);
       if (h == null) {
@@ -365,6 +406,7 @@ public final class BucketTable<K> {
    * @return permits available
    */
   public long available(K key, Policy policy, long now) {
+    policy = current(policy);
     for (;;) {
       Holder h = map.get(key);
       if (h == null) {

@@ -118,6 +118,22 @@ public interface RateStore<K> extends AutoCloseable {
   }
 
   /**
+   * Tells the store that {@code replaced} is no longer any key's policy: it was replaced by
+   * {@code replacement} ({@code RateLimiter.updatePolicy}, {@code Plans.update}). Called before
+   * the replacement is published, so a call that still carries {@code replaced} (its policy was
+   * read just before the change) reaches the store after this: it must then be decided under
+   * {@code replacement}, never convert a key back to {@code replaced} — converting back and
+   * forth would restart a limit the older policy lacks, an over-admission. A later replacement of
+   * {@code replacement} by {@code replaced} makes {@code replaced} current again, and
+   * {@code policyReplaced(p, p)} makes {@code p} current (it is some key's policy again). The default
+   * does nothing: right for a store that decides under one policy only.
+   *
+   * @param replaced the policy replaced, not null
+   * @param replacement the policy that replaced it, not null
+   */
+  default void policyReplaced(Policy replaced, Policy replacement) {}
+
+  /**
    * Whole permits {@code key} could take now, taking none.
    *
    * @param key the key, not null

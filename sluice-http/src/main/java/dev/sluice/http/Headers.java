@@ -55,11 +55,14 @@ final class Headers {
    * The enabled groups' headers, as name and value pairs: {@code [name0, value0, name1, ...]}.
    *
    * @param outcomes the rules that applied; a rule with no decision (or a refunded one) is
-   *     listed in {@code RateLimit-Policy} only
+   *     listed in {@code RateLimit-Policy} only; a rule left out of the headers
+   *     ({@link Rule#headers()}) is not listed at all
    * @param binding the decision the X-RateLimit group and Retry-After describe; one with a
-   *     bucket behind it ({@link HttpLimiter#counted})
+   *     bucket behind it ({@link HttpLimiter#counted}), of a rule the headers describe
+   * @param limiter tells each key's policy (a rule over plans has one per key)
    */
-  static String[] build(Set<HeaderGroup> groups, List<Outcome> outcomes, Outcome binding) {
+  static String[] build(Set<HeaderGroup> groups, List<Outcome> outcomes, Outcome binding,
+      HttpLimiter limiter) {
     Decision d = binding.decision;
     boolean retry = groups.contains(HeaderGroup.RETRY_AFTER) && !d.allowed() && d.canEverSucceed();
     String[] h = new String[(groups.contains(HeaderGroup.X_RATELIMIT) ? 6 : 0)
@@ -67,7 +70,7 @@ final class Headers {
     int n = 0;
     if (groups.contains(HeaderGroup.X_RATELIMIT)) {
       h[n++] = "X-RateLimit-Limit";
-      h[n++] = binding.rule.capacityText(d.bindingIndex());
+      h[n++] = number(d.limit());
       h[n++] = "X-RateLimit-Remaining";
       h[n++] = number(d.remaining());
       h[n++] = "X-RateLimit-Reset";
@@ -78,22 +81,27 @@ final class Headers {
       String stateValue;
       if (outcomes.size() == 1) {
         Outcome o = outcomes.get(0);
-        policyValue = o.rule.ietfPolicy();
-        stateValue = state(o);
+        PolicyText text = text(o, limiter);
+        policyValue = text.ietfPolicy;
+        stateValue = state(o, text);
       } else {
         // Only decisions with a bucket behind them are described (a failure mode's are not).
         StringBuilder policy = new StringBuilder(64);
         StringBuilder state = new StringBuilder(48);
         for (Outcome o : outcomes) {
+          if (!o.rule.headers()) {
+            continue;
+          }
+          PolicyText text = text(o, limiter);
           if (policy.length() > 0) {
             policy.append(", ");
           }
-          policy.append(o.rule.ietfPolicy());
+          policy.append(text.ietfPolicy);
           if (o.decision != null && HttpLimiter.counted(o.decision)) {
             if (state.length() > 0) {
               state.append(", ");
             }
-            state.append(state(o));
+            state.append(state(o, text));
           }
         }
         policyValue = policy.toString();
@@ -130,10 +138,26 @@ final class Headers {
    * {@code "<name>";r=<remaining>;t=<seconds until full>} for a decided rule: its item's
    * constant head, built once per limit, and the two numbers (one string, sized exactly).
    */
-  private static String state(Outcome o) {
+  private static String state(Outcome o, PolicyText text) {
     Decision d = o.decision;
-    return o.rule.stateItemPrefix(d.bindingIndex()) + d.remaining() + ";t="
+    int i = text.describes(d.bindingIndex(), d.limit()) ? d.bindingIndex() : 0; // 0: the fallback
+    return text.stateItemPrefix(i) + d.remaining() + ";t="
         + ceilSeconds(d.resetAfterNanos());
+  }
+
+  /**
+   * The texts of the policy {@code o}'s key is decided under: the rule's own, or with plans (or
+   * a limiter updated live) the key's now. Should a change land between the decision and this
+   * (a decision bound by a limit the policy read now does not have), the headers describe the
+   * decision's binding limit alone, so they never name a limit the decision was not made under.
+   */
+  private static PolicyText text(Outcome o, HttpLimiter limiter) {
+    PolicyText text = o.rule.text(limiter.policyOf(o));
+    Decision d = o.decision;
+    if (d == null || !HttpLimiter.counted(d) || text.describes(d.bindingIndex(), d.limit())) {
+      return text;
+    }
+    return new PolicyText(o.rule.name(), Policy.of(d.bindingLimit().orElseThrow()));
   }
 
   /** {@code "<name>";r=} for limit {@code i} of a rule: the constant head of its state item. */

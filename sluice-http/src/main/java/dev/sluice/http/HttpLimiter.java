@@ -3,6 +3,7 @@ package dev.sluice.http;
 import dev.sluice.Decision;
 import dev.sluice.InMemoryStore;
 import dev.sluice.Limit;
+import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
 import dev.sluice.Ticker;
 import dev.sluice.spi.RateStoreFactory;
@@ -50,7 +51,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * admission); the refill earned in that moment is not given back; a permit taken under a
  * failure mode ({@code LOCAL} fallback), or by a store that cannot refund, is not given back at
  * all. Each of these under-admits, never over-admits. An object with one rule takes no lock and
- * never refunds.
+ * never refunds for all-or-nothing.
+ *
+ * <p>Shadow rules ({@link Rule#shadow()}) take part as if they enforced, with one difference:
+ * their would-be refusals refuse nothing, so they give back nothing the other rules took. A
+ * refusal by an enforced rule gives back a shadow rule's permits like any other's.
+ *
+ * <h2>Charge-on rules: settled after the response</h2>
+ * A rule built with {@link Rule.Builder#chargeOn(java.util.function.IntPredicate)} takes its
+ * permits before the request goes on, like any rule, and the adapter reports the response's
+ * final status with {@link Verdict#complete}: the rules whose statuses do not match give their
+ * permits back then ({@link RateLimiter#refund}, less the refill earned while the response was
+ * pending, measured on this object's ticker; with the ticker still, exactly). While a response
+ * is pending, its permits count: a concurrent request sees them taken.
  *
  * <h2>What is limited</h2>
  * Exempt paths pass untouched, without headers. A rule for {@code GET} covers {@code HEAD}. A rule
@@ -96,8 +109,11 @@ public final class HttpLimiter implements AutoCloseable {
         if (r.limiter() != null) {
           limiters[i] = r.limiter();
         } else {
-          limiters[i] = RateLimiter.builder(r.policy()).name(r.name()).ticker(b.ticker)
-              .store(b.store).build();
+          RateLimiter.Builder lb = r.plans() != null
+              ? RateLimiter.builder(r.plans().keyedBy(HttpLimiter::material))
+              : RateLimiter.builder(r.policy());
+          limiters[i] = lb.name(r.name()).ticker(b.ticker).store(b.store).shadow(r.shadow())
+              .build();
           owned[i] = true;
         }
       }
@@ -177,7 +193,8 @@ public final class HttpLimiter implements AutoCloseable {
         }
         continue;
       }
-      Outcome o = new Outcome(rule, limiters[i], i, Keys.hash(material.get()), cost);
+      Outcome o = new Outcome(rule, limiters[i], i, Keys.hash(material.get()), material.get(),
+          cost);
       if (rules.length == 1) {
         outcomes = List.of(o); // the common case: no list to grow
       } else {
@@ -190,13 +207,24 @@ public final class HttpLimiter implements AutoCloseable {
     if (outcomes == null) {
       return Verdict.UNLIMITED;
     }
-    boolean admitted = decide(outcomes);
-    Outcome binding = binding(outcomes, admitted);
-    String[] written = binding == null ? Verdict.NO_HEADERS
-        : Headers.build(headers, outcomes, binding);
+    boolean charging = false;
+    for (int i = 0; i < outcomes.size(); i++) {
+      charging |= outcomes.get(i).rule.chargesOnStatus();
+    }
+    // Read before anything is taken: the time a refund subtracts runs from here.
+    long start = charging || outcomes.size() > 1 ? ticker.read() : 0;
+    boolean admitted = decide(outcomes, start);
+    Outcome binding = binding(outcomes, admitted, ENFORCED);
+    Outcome described = binding(outcomes, admitted, DESCRIBED);
+    String[] written = described == null ? Verdict.NO_HEADERS
+        : Headers.build(headers, outcomes, described, this);
+    List<String> shadowRefusals = shadowRefusals(outcomes);
     if (admitted) {
+      if (binding == null) {
+        binding = binding(outcomes, true, SHADOW);
+      }
       return new Verdict(binding == null ? outcomes.get(0).decision : binding.decision, null,
-          written);
+          written, shadowRefusals, charging ? charges(outcomes, start) : null);
     }
     List<String> refusing = new ArrayList<>(1);
     if (binding == null) {
@@ -210,7 +238,8 @@ public final class HttpLimiter implements AutoCloseable {
         }
       }
       return new Verdict(failed,
-          new Rejection(Rejection.Reason.UNAVAILABLE, refusing, 0, failed, null), written);
+          new Rejection(Rejection.Reason.UNAVAILABLE, refusing, 0, failed, null), written,
+          shadowRefusals, null);
     }
     for (Outcome o : outcomes) {
       if (o.decision != null && !o.decision.allowed() && counted(o.decision)) {
@@ -220,14 +249,121 @@ public final class HttpLimiter implements AutoCloseable {
     Rejection.Reason reason = binding.decision.canEverSucceed()
         ? Rejection.Reason.QUOTA_EXCEEDED : Rejection.Reason.EXCEEDS_CAPACITY;
     return new Verdict(binding.decision,
-        new Rejection(reason, refusing, binding.cost, binding.decision, null), written);
+        new Rejection(reason, refusing, binding.cost, binding.decision, null), written,
+        shadowRefusals, null);
+  }
+
+  /** The shadow rules that would have refused, in rule order (usually none: no allocation). */
+  private static List<String> shadowRefusals(List<Outcome> outcomes) {
+    List<String> names = null;
+    for (Outcome o : outcomes) {
+      if (o.decision != null && o.decision.wouldRefuse()) {
+        if (names == null) {
+          names = new ArrayList<>(1);
+        }
+        names.add(o.rule.name());
+      }
+    }
+    return names == null ? List.of() : List.copyOf(names);
+  }
+
+  /** What an admitted request's charge-on rules hold, to settle after the response; or null. */
+  private Charges charges(List<Outcome> outcomes, long start) {
+    int n = 0;
+    for (Outcome o : outcomes) {
+      if (o.rule.chargesOnStatus() && o.holdsPermits()) {
+        n++;
+      }
+    }
+    if (n == 0) {
+      return null;
+    }
+    Outcome[] held = new Outcome[n];
+    n = 0;
+    for (Outcome o : outcomes) {
+      if (o.rule.chargesOnStatus() && o.holdsPermits()) {
+        held[n++] = o;
+      }
+    }
+    return new Charges(this, start, held);
+  }
+
+  /** The time since {@code start} on this object's ticker (never negative). */
+  Duration heldSince(long start) {
+    return Duration.ofNanos(Math.max(0, ticker.read() - start));
+  }
+
+  /**
+   * Gives back the permits {@code o} took, {@code held} ago at most: never more than taken (nor
+   * more than the key's policy allows now, should a plan have shrunk meanwhile). A store that
+   * cannot give permits back, or cannot be reached, keeps them: under-admission, never over.
+   */
+  void giveBack(Outcome o, Duration held) {
+    String previous = enter(o);
+    try {
+      long n = Math.min(o.cost, o.limiter.policy(o.key).maxPermitsPerRequest());
+      o.limiter.refund(o.key, n, held);
+    } catch (UnsupportedOperationException cannot) {
+      // a store that cannot refund keeps the permits: under-admission, never over
+    } finally {
+      leave(previous);
+    }
+  }
+
+  /**
+   * The key material of the request deciding on this thread, for a plan rule's limiter (whose
+   * plans assign by material while its buckets are keyed by the hash). Set only around this
+   * object's calls to such a limiter.
+   */
+  private static final ThreadLocal<String> MATERIAL = new ThreadLocal<>();
+
+  private static String material(String hashedKey) {
+    String m = MATERIAL.get();
+    if (m == null) {
+      throw new IllegalStateException(
+          "a plan rule's limiter was called outside its HTTP limiter");
+    }
+    return m;
+  }
+
+  /** Makes {@code o}'s material visible to its plans for the call that follows; see {@link #leave}. */
+  private static String enter(Outcome o) {
+    if (o.material == null) {
+      return null;
+    }
+    String previous = MATERIAL.get();
+    MATERIAL.set(o.material);
+    return previous;
+  }
+
+  private static void leave(String previous) {
+    MATERIAL.set(previous);
+  }
+
+  /** {@code o}'s limiter decides {@code o}. */
+  private static Decision take(Outcome o) {
+    String previous = enter(o);
+    try {
+      return o.limiter.decide(o.key, o.cost);
+    } finally {
+      leave(previous);
+    }
+  }
+
+  /** The policy {@code o}'s key is decided under now. */
+  Policy policyOf(Outcome o) {
+    Rule r = o.rule;
+    if (r.plans() != null) {
+      return r.plans().policyFor(o.material);
+    }
+    return r.limiter() == null ? r.policy() : o.limiter.policy(o.key);
   }
 
   /** Sets a decision on every outcome; returns whether all admitted. */
-  private boolean decide(List<Outcome> outcomes) {
+  private boolean decide(List<Outcome> outcomes, long start) {
     if (stripes == null) {
       Outcome o = outcomes.get(0);
-      o.decision = o.limiter.decide(o.key, o.cost);
+      o.decision = take(o);
       return o.decision.allowed();
     }
     int[] locks = new int[outcomes.size()];
@@ -245,7 +381,7 @@ public final class HttpLimiter implements AutoCloseable {
         }
         held = i + 1;
       }
-      return decideAll(outcomes);
+      return decideAll(outcomes, start);
     } finally {
       for (int i = held - 1; i >= 0; i--) {
         if (i == 0 || locks[i] != locks[i - 1]) {
@@ -256,34 +392,31 @@ public final class HttpLimiter implements AutoCloseable {
   }
 
   /**
-   * Every rule decides; if any refuses, the rules that admitted give their permits back and their
-   * decisions are dropped (they describe permits no longer taken).
+   * Every rule decides; if any enforced rule refuses, the rules that took permits (shadow rules
+   * too) give them back and their decisions are dropped (they describe permits no longer taken).
+   * A shadow rule never refuses (its would-be refusal comes back allowed, having taken nothing),
+   * so it never causes a refund.
    */
-  private boolean decideAll(List<Outcome> outcomes) {
+  private boolean decideAll(List<Outcome> outcomes, long start) {
     if (outcomes.size() == 1) {
       Outcome o = outcomes.get(0);
-      o.decision = o.limiter.decide(o.key, o.cost);
+      o.decision = take(o);
       return o.decision.allowed();
     }
-    long start = ticker.read();
     boolean all = true;
     for (Outcome o : outcomes) {
-      o.decision = o.limiter.decide(o.key, o.cost);
+      o.decision = take(o);
       all &= o.decision.allowed();
     }
     if (all) {
       return true;
     }
-    Duration held = Duration.ofNanos(Math.max(0, ticker.read() - start));
+    Duration held = heldSince(start);
     for (Outcome o : outcomes) {
       Decision d = o.decision;
-      if (d.allowed() && d.source() != Decision.Source.FAILURE_OPEN) {
-        if (d.source() == Decision.Source.STORE) {
-          try {
-            o.limiter.refund(o.key, o.cost, held);
-          } catch (UnsupportedOperationException cannot) {
-            // a store that cannot refund keeps the permits: under-admission, never over
-          }
+      if (d.allowed() && !d.wouldRefuse() && d.source() != Decision.Source.FAILURE_OPEN) {
+        if (o.holdsPermits()) {
+          giveBack(o, held);
         }
         o.decision = null;
       }
@@ -299,16 +432,26 @@ public final class HttpLimiter implements AutoCloseable {
     return d.source() == Decision.Source.STORE || d.source() == Decision.Source.LOCAL_FALLBACK;
   }
 
+  /** {@link #binding} among the enforced rules. */
+  private static final int ENFORCED = 0;
+  /** {@link #binding} among the shadow rules. */
+  private static final int SHADOW = 1;
+  /** {@link #binding} among the rules the headers describe ({@link Rule#headers()}). */
+  private static final int DESCRIBED = 2;
+
   /**
-   * The decision the headers describe, or null if no decision has a count behind it: when
-   * admitted, the one with the fewest permits left (ties: the longest reset); when refused, the
-   * refusal with the longest wait (never = longest).
+   * The binding decision among the rules {@code among} selects, or null if none has a count
+   * behind it: when admitted, the one with the fewest permits left (ties: the longest reset);
+   * when refused, the refusal with the longest wait (never = longest).
    */
-  private static Outcome binding(List<Outcome> outcomes, boolean admitted) {
+  private static Outcome binding(List<Outcome> outcomes, boolean admitted, int among) {
     Outcome best = null;
     for (Outcome o : outcomes) {
       Decision d = o.decision;
       if (d == null || d.allowed() != admitted || !counted(d)) {
+        continue;
+      }
+      if (among == DESCRIBED ? !o.rule.headers() : o.rule.shadow() != (among == SHADOW)) {
         continue;
       }
       if (best == null) {
@@ -345,8 +488,17 @@ public final class HttpLimiter implements AutoCloseable {
       if (rules[i].name().equals(rule)) {
         KeyResolver resolver = rules[i].key() != null ? rules[i].key() : defaultKey;
         Optional<String> material = Resolvers.present(resolver.resolve(request));
-        return material.isEmpty() ? OptionalLong.empty()
-            : OptionalLong.of(limiters[i].availablePermits(Keys.hash(material.get())));
+        if (material.isEmpty()) {
+          return OptionalLong.empty();
+        }
+        Outcome o = new Outcome(rules[i], limiters[i], i, Keys.hash(material.get()),
+            material.get(), 1);
+        String previous = enter(o);
+        try {
+          return OptionalLong.of(o.limiter.availablePermits(o.key));
+        } finally {
+          leave(previous);
+        }
       }
     }
     throw new IllegalArgumentException("no rule named \"" + rule + "\"; rules: " + rules());

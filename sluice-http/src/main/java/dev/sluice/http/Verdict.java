@@ -1,30 +1,72 @@
 package dev.sluice.http;
 
 import dev.sluice.Decision;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
 
 /**
  * What {@link HttpLimiter} decided for one request, as data a framework adapter writes out:
  * whether to pass the request on, the response headers to set (on passed and refused requests
- * alike), the refusal to render, and the binding decision to publish to the application.
- * Immutable.
+ * alike), the refusal to render, the binding decision to publish to the application, and the
+ * shadow rules that would have refused it. An adapter that passes the request on calls
+ * {@link #complete} once its response's final status is known. Immutable, but for that one
+ * completion.
  */
 public final class Verdict {
 
   static final String[] NO_HEADERS = new String[0];
 
   /** A request no rule limits: passed, no headers, no decision. */
-  static final Verdict UNLIMITED = new Verdict(null, null, NO_HEADERS);
+  static final Verdict UNLIMITED = new Verdict(null, null, NO_HEADERS, List.of(), null);
 
   private final Decision decision;
   private final Rejection rejection;
   private final String[] headers;
+  private final List<String> shadowRefusals;
+  /** Null unless a charge-on rule holds permits: then settled by {@link #complete}. */
+  private final Charges charges;
 
   Verdict(Decision decision, Rejection rejection, String[] headers) {
+    this(decision, rejection, headers, List.of(), null);
+  }
+
+  Verdict(Decision decision, Rejection rejection, String[] headers, List<String> shadowRefusals,
+      Charges charges) {
     this.decision = decision;
     this.rejection = rejection;
     this.headers = headers;
+    this.shadowRefusals = shadowRefusals;
+    this.charges = charges;
+  }
+
+  /**
+   * Settles the request once its response's final status is known: every charge-on rule whose
+   * statuses do not include {@code status} gives back the permits it took
+   * ({@link Rule.Builder#chargeOn(java.util.function.IntPredicate)}). Only the first call acts;
+   * later calls (from another thread too) do nothing. A verdict with no charge-on rule holding
+   * permits (refused, unlimited, or no such rule) does nothing at all. Adapters call it with the
+   * status sent, or 500 when the application threw; an adapter that never calls it keeps every
+   * charge (under-admission, never over).
+   *
+   * @param status the response's final status, from 100 to 599
+   * @throws IllegalArgumentException if {@code status} is out of range
+   */
+  public void complete(int status) {
+    Rule.checkStatus("status", status);
+    if (charges != null) {
+      charges.settle(status);
+    }
+  }
+
+  /**
+   * The shadow rules ({@link Rule#shadow()}) that would have refused this request had they
+   * enforced, in rule order; empty when none would have. The request was not refused for them.
+   *
+   * @return the rules' names
+   */
+  public List<String> shadowRefusals() {
+    return shadowRefusals;
   }
 
   /**
@@ -114,6 +156,7 @@ public final class Verdict {
 
   @Override
   public String toString() {
-    return "Verdict[" + (allowed() ? "allowed" : rejection) + "]";
+    return "Verdict[" + (allowed() ? "allowed" : rejection)
+        + (shadowRefusals.isEmpty() ? "" : ", shadow refusals " + shadowRefusals) + "]";
   }
 }

@@ -19,12 +19,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * No meter is tagged per key: over every meter the binder registers, on every path (admitted,
- * refused, the store down under each failure mode), the tags are the limiter, the result and
- * the mode, no tag value is a key, and the number of meters does not grow with the keys seen.
+ * refused, the store down under each failure mode), the tags are the limiter, the result,
+ * the mode and whether it is a shadow decision, no tag value is a key, and the number of meters does not grow with the keys seen.
  */
 class MeterTagsTest {
 
-  static final Set<String> TAG_KEYS = Set.of("limiter", "result", "mode");
+  static final Set<String> TAG_KEYS = Set.of("limiter", "result", "mode", "shadow");
 
   private final MeterRegistry registry = new SimpleMeterRegistry();
   private final SluiceMetrics metrics = new SluiceMetrics(registry);

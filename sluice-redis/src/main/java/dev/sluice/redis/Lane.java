@@ -24,6 +24,9 @@ final class Lane<K> {
    */
   volatile Lane<?>[] others = new Lane<?>[0];
 
+  /** The lane that replaced this one ({@code RedisStore.policyReplaced}), or null. */
+  volatile Lane<K> replacedBy;
+
   /** The most other policies a call looks in for a key's state. */
   static final int MAX_OTHERS = 8;
 

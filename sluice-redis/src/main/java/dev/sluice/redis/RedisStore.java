@@ -152,12 +152,45 @@ public final class RedisStore<K> implements RateStore<K> {
         new Batcher(math, clocks, connector, stats));
   }
 
-  /** The lane of {@code policy}, made on its first call. */
+  /**
+   * The lane a call carrying {@code policy} is decided in: that policy's (made on its first
+   * call), or, if it was replaced ({@link #policyReplaced}), its replacement's.
+   */
   private Lane<K> lane(Policy policy) {
     Lane<K> lane = first;
-    if (policy == lane.policy) {
-      return lane;
+    if (policy != lane.policy) {
+      lane = laneOf(policy);
     }
+    Lane<K> next = lane.replacedBy;
+    for (int i = 0; next != null && i < MAX_POLICIES; i++) {
+      lane = next;
+      next = lane.replacedBy;
+    }
+    return lane;
+  }
+
+  /**
+   * No key is decided under {@code replaced} any more: a call still carrying it is decided
+   * under {@code replacement}, so no key's state moves back to it (which would restart a limit
+   * the older policy lacks).
+   */
+  @Override
+  public void policyReplaced(Policy replaced, Policy replacement) {
+    Objects.requireNonNull(replaced, "replaced");
+    Objects.requireNonNull(replacement, "replacement");
+    synchronized (lanes) {
+      Lane<K> to = laneOf(replacement);
+      to.replacedBy = null;
+      Lane<K> from = laneOf(replaced);
+      if (from != to) {
+        from.replacedBy = to;
+      }
+    }
+  }
+
+  /** The lane of {@code policy}, made on its first call. */
+  private Lane<K> laneOf(Policy policy) {
+    Lane<K> lane;
     Objects.requireNonNull(policy, "policy");
     lane = lanes.get(policy);
     if (lane != null) {

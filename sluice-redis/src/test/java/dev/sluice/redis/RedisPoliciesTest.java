@@ -323,6 +323,34 @@ class RedisPoliciesTest {
     }
   }
 
+  /**
+   * A stale call (it read the policy before a change, and reaches the store after calls under
+   * the new one) is decided under the new policy: it never moves the key's state back, which
+   * would restart a day limit the older policy lacks.
+   */
+  @Test
+  void policyReplaced_staleCall_decidedUnderTheReplacement_dayLimitHolds() {
+    Policy perHour = Policy.of(hourly(10));
+    Policy withDay = Policy.of(hourly(10), Limit.perDay(3).withCapacity(3));
+    try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("stale-call"),
+        perHour, Ticker.system())) {
+      assertThat(store.decide("k", perHour, 1).allowed()).isTrue();
+      store.policyReplaced(perHour, withDay);
+      for (int i = 0; i < 3; i++) {
+        assertThat(store.decide("k", withDay, 1).allowed()).isTrue();
+      }
+      Decision stale = store.decide("k", perHour, 1);
+      assertThat(stale.allowed()).isFalse();
+      assertThat(stale.limit()).isEqualTo(3);
+      assertThat(store.decide("k", withDay, 1).allowed()).isFalse();
+      // back to the first policy: current again, the state moves to it by the rule (7 left)
+      store.policyReplaced(withDay, perHour);
+      Decision back = store.decide("k", perHour, 1);
+      assertThat(back.allowed()).isTrue();
+      assertThat(back.remaining()).isEqualTo(5);
+    }
+  }
+
   @Test
   void lane_morePoliciesThanTheBound_clearError() {
     try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("many"),

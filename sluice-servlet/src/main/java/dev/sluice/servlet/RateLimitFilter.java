@@ -11,6 +11,8 @@ import dev.sluice.http.RequestView;
 import dev.sluice.http.Rule;
 import dev.sluice.http.Verdict;
 import dev.sluice.spi.RateStoreFactory;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -46,6 +48,16 @@ import java.util.Set;
  * includes, error and async dispatches pass through. Paths are the servlet path plus path info,
  * decoded and normalized by the container. {@link #destroy()} and {@link #close()} close the
  * {@link HttpLimiter} if the filter built it. Thread-safe.
+ *
+ * <p><b>After the response</b> the filter reports its final status to the verdict
+ * ({@link Verdict#complete}), which settles the charge-on rules
+ * ({@link Rule.Builder#chargeOn(java.util.function.IntPredicate)}), exactly once per request: when
+ * the chain returns, with {@link HttpServletResponse#getStatus()}; for a request put in async
+ * mode ({@link ServletRequest#isAsyncStarted()}), when it completes ({@link AsyncListener#onComplete},
+ * with the status then; a timeout is settled at that completion, with the status the container
+ * or the application sent). An exception thrown by the chain, or an async error
+ * ({@link AsyncListener#onError}), counts as status 500. Error dispatches that follow pass
+ * through without charging or settling again.
  */
 public final class RateLimitFilter implements Filter, AutoCloseable {
 
@@ -55,6 +67,13 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
    * for exempt and unlimited requests and when no key was found.
    */
   public static final String DECISION_ATTRIBUTE = "dev.sluice.decision";
+
+  /**
+   * The request attribute holding, when shadow rules would have refused the request (which
+   * went on all the same), their names as a {@code List<String>} ({@link Verdict#shadowRefusals()});
+   * absent otherwise.
+   */
+  public static final String SHADOW_REFUSALS_ATTRIBUTE = "dev.sluice.shadowRefusals";
 
   private static final String APPLIED = RateLimitFilter.class.getName() + ".applied";
 
@@ -108,10 +127,77 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
     if (decision.isPresent()) {
       request.setAttribute(DECISION_ATTRIBUTE, decision.get());
     }
-    if (verdict.allowed()) {
-      chain.doFilter(req, res);
-    } else {
+    if (!verdict.shadowRefusals().isEmpty()) {
+      request.setAttribute(SHADOW_REFUSALS_ATTRIBUTE, verdict.shadowRefusals());
+    }
+    if (!verdict.allowed()) {
       rejectionHandler.reject(request, response, verdict.rejection().orElseThrow());
+      return;
+    }
+    try {
+      chain.doFilter(req, res);
+    } catch (Throwable t) {
+      try {
+        verdict.complete(500); // documented: an exception is a 500, whatever the error page sends
+      } catch (RuntimeException settling) {
+        t.addSuppressed(settling); // the application's failure is the one to report
+      }
+      throw t;
+    }
+    if (!request.isAsyncStarted() || !settleOnCompletion(request, response, verdict)) {
+      verdict.complete(finalStatus(response));
+    }
+  }
+
+  /** The response's status; one outside 100..599 (no container should report one) counts as 500. */
+  private static int finalStatus(HttpServletResponse response) {
+    int s = response.getStatus();
+    return s >= 100 && s <= 599 ? s : 500;
+  }
+
+  /**
+   * Settles {@code verdict} when the async request completes; false if it can no longer be
+   * listened to (its async cycle already ended), for the caller to settle now.
+   */
+  private static boolean settleOnCompletion(
+      HttpServletRequest request, HttpServletResponse response, Verdict verdict) {
+    try {
+      request.getAsyncContext().addListener(new Completion(verdict, response));
+      return true;
+    } catch (IllegalStateException ended) {
+      return false;
+    }
+  }
+
+  /** Reports an async request's final status to its verdict, once (the verdict ignores repeats). */
+  private static final class Completion implements AsyncListener {
+    private final Verdict verdict;
+    private final HttpServletResponse response;
+
+    Completion(Verdict verdict, HttpServletResponse response) {
+      this.verdict = verdict;
+      this.response = response;
+    }
+
+    @Override
+    public void onComplete(AsyncEvent event) {
+      verdict.complete(finalStatus(response));
+    }
+
+    @Override
+    public void onTimeout(AsyncEvent event) {
+      // settled at the completion that follows, with the status the timeout was answered with
+    }
+
+    @Override
+    public void onError(AsyncEvent event) {
+      verdict.complete(500);
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {
+      // a new async cycle drops its listeners: stay for its completion
+      event.getAsyncContext().addListener(this);
     }
   }
 

@@ -23,6 +23,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.ErrorPageErrorHandler;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
@@ -56,6 +57,23 @@ final class TestServer implements AutoCloseable {
   }
 
   static TestServer start(int requestHeaderSize, Filter... filters) throws Exception {
+    return start(requestHeaderSize, Map.of(), filters);
+  }
+
+  /**
+   * With {@code servlets} mapped by path as well, every servlet and filter async-capable, the
+   * filters applied to every dispatch type (request, forward, async, error), and an error page
+   * at {@code /error} (a servlet answering {@code error <status>}) for statuses 400 to 599 and
+   * exceptions: so that tests see the dispatches that follow a request.
+   */
+  static TestServer start(Map<String, HttpServlet> servlets, Filter... filters) throws Exception {
+    return start(8 * 1024, servlets, filters);
+  }
+
+  private static TestServer start(
+      int requestHeaderSize, Map<String, HttpServlet> servlets, Filter... filters)
+      throws Exception {
+    boolean full = !servlets.isEmpty();
     Server server = new Server();
     HttpConfiguration config = new HttpConfiguration();
     config.setRequestHeaderSize(requestHeaderSize);
@@ -70,10 +88,24 @@ final class TestServer implements AutoCloseable {
       if (f instanceof RateLimitFilter) {
         rateLimitFilter = (RateLimitFilter) f;
       }
-      context.addFilter(new FilterHolder(f), "/*",
-          EnumSet.of(DispatcherType.REQUEST, DispatcherType.FORWARD));
+      FilterHolder holder = new FilterHolder(f);
+      holder.setAsyncSupported(full);
+      context.addFilter(holder, "/*", full ? EnumSet.allOf(DispatcherType.class)
+          : EnumSet.of(DispatcherType.REQUEST, DispatcherType.FORWARD));
     }
     context.addServlet(new ServletHolder(new EchoServlet(rateLimitFilter)), "/");
+    if (full) {
+      for (Map.Entry<String, HttpServlet> e : servlets.entrySet()) {
+        ServletHolder holder = new ServletHolder(e.getValue());
+        holder.setAsyncSupported(true);
+        context.addServlet(holder, e.getKey());
+      }
+      context.addServlet(new ServletHolder(new ErrorServlet()), "/error");
+      ErrorPageErrorHandler errors = new ErrorPageErrorHandler();
+      errors.addErrorPage(400, 599, "/error");
+      errors.addErrorPage(Throwable.class, "/error");
+      context.setErrorHandler(errors);
+    }
     server.setHandler(context);
     server.start();
     return new TestServer(server, connector.getLocalPort());
@@ -170,6 +202,17 @@ final class TestServer implements AutoCloseable {
         }
       }
       return new RawResponse(status, headers);
+    }
+  }
+
+  /** The error page: {@code error <status>}. */
+  private static final class ErrorServlet extends HttpServlet {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+      resp.setContentType("text/plain");
+      resp.getWriter().write("error " + req.getAttribute("jakarta.servlet.error.status_code"));
     }
   }
 

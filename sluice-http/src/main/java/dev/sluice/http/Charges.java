@@ -1,0 +1,45 @@
+package dev.sluice.http;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * The permits that charge-on rules took for one admitted request, settled once its response's
+ * final status is known: kept by the rules whose statuses match, given back by the others.
+ */
+final class Charges {
+
+  private static final AtomicIntegerFieldUpdater<Charges> SETTLED =
+      AtomicIntegerFieldUpdater.newUpdater(Charges.class, "settled");
+
+  private final HttpLimiter limiter;
+  private final long start;
+  private final Outcome[] outcomes;
+  private volatile int settled;
+
+  /**
+   * @param start the HTTP limiter's ticker before the permits were taken
+   * @param outcomes the charge-on rules' outcomes that hold permits
+   */
+  Charges(HttpLimiter limiter, long start, Outcome[] outcomes) {
+    this.limiter = limiter;
+    this.start = start;
+    this.outcomes = outcomes;
+  }
+
+  /** Gives back the permits of the rules {@code status} does not charge; the first call only. */
+  void settle(int status) {
+    if (!SETTLED.compareAndSet(this, 0, 1)) {
+      return;
+    }
+    Duration held = null;
+    for (Outcome o : outcomes) {
+      if (!o.rule.charges(status)) {
+        if (held == null) {
+          held = limiter.heldSince(start);
+        }
+        limiter.giveBack(o, held);
+      }
+    }
+  }
+}
