@@ -4,6 +4,7 @@ import dev.sluice.internal.BucketTable;
 import dev.sluice.internal.Engine;
 import dev.sluice.internal.Engines;
 import dev.sluice.internal.Cleaner;
+import dev.sluice.internal.Ticket;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
 import java.time.Duration;
@@ -104,6 +105,20 @@ public final class InMemoryStore<K> implements RateStore<K> {
     Objects.requireNonNull(policy, "policy");
     Engine.checkPermits(permits);
     return table.take(key, policy, ticker.read(), permits, true);
+  }
+
+  @Override
+  public Reservation reserve(K key, Policy policy, long permits, long maxWaitNanos) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(policy, "policy");
+    Engine.checkPermits(permits);
+    if (maxWaitNanos < 0 || maxWaitNanos > Engine.MAX_WAIT_NANOS) {
+      throw new IllegalArgumentException("maxWaitNanos (" + maxWaitNanos + ") must be from 0 to "
+          + Engine.MAX_WAIT_NANOS);
+    }
+    long now = ticker.read();
+    Ticket t = table.reserve(key, policy, now, permits, maxWaitNanos);
+    return Reservation.of(t, permits, now, ticker, at -> table.cancel(t, at));
   }
 
   @Override

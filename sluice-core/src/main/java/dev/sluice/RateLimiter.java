@@ -46,10 +46,16 @@ public final class RateLimiter<K> implements AutoCloseable {
   private final BigDecimal nearLimitDecimal;
   private volatile RateStore<K> localFallback;
   private volatile boolean closed;
+  private final Parker parker;
+  /** Null: the shared one. */
+  private final Scheduler scheduler;
 
   private RateLimiter(
       String name, Policy policy, Plans<K> plans, RateStore<K> store, FailureMode failureMode,
-      Ticker ticker, RateLimitListener listener, boolean shadow, double nearLimit) {
+      Ticker ticker, RateLimitListener listener, boolean shadow, double nearLimit,
+      Parker parker, Scheduler scheduler) {
+    this.parker = parker;
+    this.scheduler = scheduler;
     this.name = name;
     this.policy = policy;
     this.plans = plans;
@@ -284,6 +290,146 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
+   * Reserves {@code permits} on {@code key}'s bucket if every limit will hold them within
+   * {@code maxWait}: they are taken now, as debt, and due at the earliest instant the exact
+   * bucket holds them after every earlier reservation of the key ({@link Reservation#dueAt()},
+   * on this limiter's ticker); a key's reservations are due in the order they are made, and one
+   * that would wait longer than {@code maxWait} takes nothing. {@code maxWait} zero decides as
+   * {@link #tryAcquire(Object, long)}. Listeners hear it as a decision (allowed if granted).
+   *
+   * <p>When the store cannot decide, the failure mode answers: {@code OPEN} grants at once
+   * (nothing counted, nothing to cancel), {@code CLOSED} refuses (the reservation has no due
+   * instant), {@code LOCAL} reserves on this node's in-memory bucket. In shadow mode the
+   * reservation is made as if enforcing and returned granted and due at once (it cannot be
+   * cancelled).
+   *
+   * @param key the key, not null
+   * @param permits at least 1; more than a capacity gives a refusal that
+   *     {@link Reservation#exceedsCapacity()}, at once
+   * @param maxWait the longest acceptable wait, zero or more (cut to 73 years)
+   * @return the reservation, granted or refused
+   * @throws IllegalArgumentException if {@code permits < 1} or {@code maxWait} is negative
+   * @throws UnsupportedOperationException if the store cannot reserve (only the in-memory store
+   *     can, so far)
+   */
+  public Reservation reserve(K key, long permits, Duration maxWait) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkPermits(permits);
+    return reserveNanos(key, permits, Engine.waitNanos(maxWait, "maxWait"));
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket, waiting (parked) as long as needed for them
+   * to be due. Interruption while waiting cancels the reservation ({@link Reservation#cancel()})
+   * and returns false, the thread's interrupt flag still set.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @return true once the permits are the caller's; false if they exceed a capacity (at once, no
+   *     wait is enough), if the failure mode refuses, or if interrupted
+   * @throws IllegalArgumentException if {@code permits < 1}
+   * @throws UnsupportedOperationException if the store cannot reserve
+   */
+  public boolean acquire(K key, long permits) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkPermits(permits);
+    return Waiting.await(reserveNanos(key, permits, Engine.MAX_WAIT_NANOS), parker);
+  }
+
+  /**
+   * Takes {@code permits} from {@code key}'s bucket if they will be due within {@code timeout},
+   * waiting (parked) until they are; takes nothing and returns false at once if they would not
+   * be. Interruption while waiting cancels the reservation and returns false, the interrupt flag
+   * still set.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @param timeout the longest wait, zero or more
+   * @return whether the permits are the caller's
+   * @throws IllegalArgumentException if {@code permits < 1} or {@code timeout} is negative
+   * @throws UnsupportedOperationException if the store cannot reserve
+   */
+  public boolean acquire(K key, long permits, Duration timeout) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkPermits(permits);
+    return Waiting.await(reserveNanos(key, permits, Engine.waitNanos(timeout, "timeout")), parker);
+  }
+
+  /**
+   * Reserves as {@link #reserve} does and completes when the permits are due, without a thread
+   * per waiter: true at the due instant (on the shared scheduler thread, see
+   * {@code docs/waiting.md}), false at once if refused. Cancelling the future before it
+   * completes cancels the reservation.
+   *
+   * @param key the key, not null
+   * @param permits at least 1
+   * @param maxWait the longest acceptable wait, zero or more
+   * @return true when the permits are the caller's, false if refused
+   * @throws IllegalArgumentException if {@code permits < 1} or {@code maxWait} is negative
+   * @throws UnsupportedOperationException if the store cannot reserve
+   */
+  public CompletionStage<Boolean> acquireAsync(K key, long permits, Duration maxWait) {
+    Objects.requireNonNull(key, "key");
+    Engine.checkPermits(permits);
+    Reservation r = reserveNanos(key, permits, Engine.waitNanos(maxWait, "maxWait"));
+    return Waiting.async(r, scheduler != null ? scheduler : Scheduler.shared());
+  }
+
+  /** The one reservation path: the store, or the failure mode; listeners; shadow. */
+  private Reservation reserveNanos(K key, long permits, long maxWaitNanos) {
+    Policy p = policyFor(key);
+    long start = listener == null ? 0 : System.nanoTime();
+    Reservation r;
+    Decision.Source source = Decision.Source.STORE;
+    if (closed) {
+      r = failureMode == FailureMode.OPEN ? Reservation.immediate(permits, ticker.read(), ticker)
+          : Reservation.unavailable(permits, ticker.read(), ticker);
+      source = failureMode == FailureMode.OPEN ? Decision.Source.FAILURE_OPEN
+          : Decision.Source.FAILURE_CLOSED;
+    } else {
+      try {
+        r = store.reserve(key, p, permits, maxWaitNanos);
+      } catch (StoreUnavailableException e) {
+        backendError(e);
+        failureLog.failed(e);
+        switch (failureMode) {
+          case OPEN -> {
+            r = Reservation.immediate(permits, ticker.read(), ticker);
+            source = Decision.Source.FAILURE_OPEN;
+          }
+          case CLOSED -> {
+            r = Reservation.unavailable(permits, ticker.read(), ticker);
+            source = Decision.Source.FAILURE_CLOSED;
+          }
+          default -> {
+            try {
+              r = local().reserve(key, p, permits, maxWaitNanos);
+              source = Decision.Source.LOCAL_FALLBACK;
+            } catch (StoreUnavailableException closedMeanwhile) {
+              r = Reservation.unavailable(permits, ticker.read(), ticker);
+              source = Decision.Source.FAILURE_CLOSED;
+            }
+          }
+        }
+      }
+    }
+    if (listener != null) {
+      try {
+        long latency = System.nanoTime() - start;
+        if (shadow) {
+          listener.onShadowDecision(name, r.granted(), source, latency);
+        } else {
+          listener.onDecision(name, r.granted(), source, latency);
+        }
+      } catch (RuntimeException ignored) {
+        // a listener cannot change a decision
+      }
+    }
+    return shadow && !(r.granted() && r.due() == r.reservedAt())
+        ? Reservation.immediate(permits, r.reservedAt(), r.ticker()) : r;
+  }
+
+  /**
    * Gives back {@code permits} that a request took from {@code key}'s bucket {@code heldFor} ago
    * (at most) and that should not count after all: a request that failed, one refused by another
    * limit. Each limit regains them less the refill it earned while they were out (a bucket that
@@ -505,6 +651,20 @@ public final class RateLimiter<K> implements AutoCloseable {
     private RateLimitListener listener;
     private boolean shadow;
     private double nearLimit = DEFAULT_NEAR_LIMIT;
+    private Parker parker = Parker.SYSTEM;
+    private Scheduler scheduler;
+
+    /** For tests: how blocking acquires park. */
+    Builder parker(Parker p) {
+      this.parker = Objects.requireNonNull(p, "parker");
+      return this;
+    }
+
+    /** For tests: the scheduler that completes asynchronous acquires. */
+    Builder scheduler(Scheduler s) {
+      this.scheduler = Objects.requireNonNull(s, "scheduler");
+      return this;
+    }
 
     private Builder(Policy policy, Plans<?> plans) {
       this.policy = policy;
@@ -617,7 +777,7 @@ public final class RateLimiter<K> implements AutoCloseable {
       RateStore<K> store = storeFactory.create(name, policy, ticker);
       RateLimiter<K> limiter = new RateLimiter<>(name, policy, (Plans<K>) plans,
           Objects.requireNonNull(store, "store"), failureMode, ticker, listener, shadow,
-          nearLimit);
+          nearLimit, parker, scheduler);
       if (plans != null) {
         plans.attach(limiter);
       }

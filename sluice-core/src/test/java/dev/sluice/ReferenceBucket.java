@@ -87,8 +87,16 @@ final class ReferenceBucket {
     }
   }
 
-  /** Gives back {@code permits} held up to {@code heldNanos}: see the class comment. */
+  /**
+   * Gives back {@code permits} held up to {@code heldNanos}: see the class comment. A bucket with
+   * permits reserved for later (some limit empty after {@code now}) gives nothing back.
+   */
   void refund(BigInteger now, long permits, BigInteger heldNanos) {
+    for (int i = 0; i < limits.size(); i++) {
+      if (emptyAt[i].compareTo(now.multiply(den[i])) > 0) {
+        return;
+      }
+    }
     for (int i = 0; i < limits.size(); i++) {
       BigInteger back = num[i].multiply(BigInteger.valueOf(permits))
           .subtract(heldNanos.multiply(den[i])).max(BigInteger.ZERO);
@@ -96,6 +104,49 @@ final class ReferenceBucket {
           .subtract(BigInteger.valueOf(limits.get(i).capacity()).multiply(num[i]));
       emptyAt[i] = emptyAt[i].subtract(back).max(low);
     }
+  }
+
+  /**
+   * The earliest instant, at or after {@code now}, at which every limit holds {@code permits}
+   * (whole nanoseconds, rounded up): {@code max(now, max_i ceil(max(emptyAt_i, now - C_i*T_i) +
+   * n*T_i))}. The caller checks it against {@link #has} at that instant and one before.
+   */
+  BigInteger dueFor(BigInteger now, long permits) {
+    BigInteger due = now;
+    for (int i = 0; i < limits.size(); i++) {
+      BigInteger ready = base(i, now).add(num[i].multiply(BigInteger.valueOf(permits)));
+      due = due.max(ceilDiv(ready, den[i]));
+    }
+    return due;
+  }
+
+  /** Reserves: every limit charged as if the permits were taken at {@code due}. */
+  void reserveAt(BigInteger due, long permits) {
+    take(due, permits);
+  }
+
+  /** Whether some limit is strictly fuller than full would be recorded (the engine records it). */
+  boolean recordsReading(BigInteger now) {
+    boolean any = false;
+    for (int i = 0; i < limits.size(); i++) {
+      BigInteger low = now.multiply(den[i])
+          .subtract(BigInteger.valueOf(limits.get(i).capacity()).multiply(num[i]));
+      if (emptyAt[i].compareTo(low) < 0) {
+        emptyAt[i] = low;
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** A copy of the state, for {@link #restore}. */
+  BigInteger[] state() {
+    return emptyAt.clone();
+  }
+
+  /** Puts a state from {@link #state} back. */
+  void restore(BigInteger[] state) {
+    emptyAt = state.clone();
   }
 
   /** Whether every limit is full at {@code now}. */

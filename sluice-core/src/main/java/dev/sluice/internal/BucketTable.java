@@ -212,6 +212,60 @@ public final class BucketTable<K> {
   }
 
   private Decision takeSlow(K key, Policy policy, long now, long permits, boolean report) {
+    return slow(key, policy, now, permits,
+        (engine, h) -> engine.take(h, now, permits, report), Decision::allowed);
+  }
+
+  /**
+   * Reserves {@code permits} on {@code key}'s bucket at {@code now} if they are due within
+   * {@code maxWaitNanos} ({@link Engine#reserve}); a bucket under another policy is moved first,
+   * as for {@link #take}.
+   *
+   * @param key the key
+   * @param policy the policy to decide under
+   * @param now the ticker reading
+   * @param permits at least 1
+   * @param maxWaitNanos from 0 to {@link Engine#MAX_WAIT_NANOS}
+   * @return the ticket, never null
+   */
+  public Ticket reserve(K key, Policy policy, long now, long permits, long maxWaitNanos) {
+    Holder h = map.get(key);
+    if (h != null) {
+      Engine e = h.engine;
+      if (e.policy == policy) {
+        Ticket t = e.reserve(h, now, permits, maxWaitNanos);
+        if (t != null) {
+          return t;
+        }
+      }
+    }
+    return slow(key, policy, now, permits,
+        (engine, holder) -> engine.reserve(holder, now, permits, maxWaitNanos), Ticket::granted);
+  }
+
+  /**
+   * Gives a granted reservation back ({@link Engine#cancel}). A bucket moved to another policy
+   * or dropped since gives nothing back.
+   *
+   * @param t a granted ticket from {@link #reserve}
+   * @param now the ticker reading
+   * @return whether the permits were given back
+   */
+  public boolean cancel(Ticket t, long now) {
+    return t.holder != null && t.holder.engine.cancel(t, now);
+  }
+
+  /** One call of the bucket function on a holder: null if the holder is retired or moved. */
+  private interface Call<R> {
+    R on(Engine engine, Holder h);
+  }
+
+  /**
+   * The slow path of every call that may take: a key with no bucket, a bucket under another
+   * policy, a retired or moved holder, the overflow bucket.
+   */
+  private <R> R slow(K key, Policy policy, long now, long permits, Call<R> call,
+      java.util.function.Predicate<R> admitted) {
     policy = current(policy);
     for (;;) {
       long removed = removals.get(stripe(key));
@@ -224,11 +278,11 @@ public final class BucketTable<K> {
             continue;
           }
           // decided while still private (nothing can retire or move it), then published
-          Decision d = moved.engine.take(moved, now, permits, report);
+          R d = call.on(moved.engine, moved);
           publishMoved(key, h, moved);
           return d;
         }
-        Decision d = h.engine.take(h, now, permits, report);
+        R d = call.on(h.engine, h);
         if (d != null) {
           return d;
         }
@@ -237,14 +291,14 @@ public final class BucketTable<K> {
       }
       Engine engine = engines.of(policy);
       Holder fresh = engine.newHolder(floor(now));
-      Decision d = engine.take(fresh, now, permits, report);
+      R d = call.on(engine, fresh);
       int placed = place(key, fresh, now, removed);
       if (placed == PLACED) {
         return d;
       }
       if (placed == NO_ROOM) {
-        Decision o = takeOverflow(policy, now, permits, report);
-        if (o.allowed()) {
+        R o = overflow(policy, now, call);
+        if (admitted.test(o)) {
           overflowAdmitted.addAndGet(permits);
         }
         return o;
@@ -276,8 +330,8 @@ public final class BucketTable<K> {
     }
   }
 
-  /** The overflow bucket's decision, moving it to {@code policy} first if needed. */
-  private Decision takeOverflow(Policy policy, long now, long permits, boolean report) {
+  /** The overflow bucket's call, moving it to {@code policy} first if needed. */
+  private <R> R overflow(Policy policy, long now, Call<R> call) {
     policy = current(policy);
     for (;;) {
       Holder o = overflow;
@@ -294,7 +348,7 @@ public final class BucketTable<K> {
           }
         }
       }
-      Decision d = o.engine.take(o, now, permits, report);
+      R d = call.on(o.engine, o);
       if (d != null) {
         return d;
       }

@@ -191,6 +191,62 @@ public abstract class Engine {
   public abstract Decision take(Holder h, long now, long permits, boolean report);
 
   /**
+   * The most a reservation may wait, in nanoseconds: 2<sup>61</sup> (73 years). Longer bounds
+   * (an unbounded {@code acquire}) are cut to it, which keeps every sum below in range: a debt
+   * of at most 2<sup>61</sup> ns plus a cost of at most {@code C*T <= 2^62} ns.
+   */
+  public static final long MAX_WAIT_NANOS = 1L << 61;
+
+  /**
+   * Reserves {@code permits} at {@code now} if they are due within {@code maxWaitNanos}: the
+   * bucket function with a wait. The due instant is the earliest at which the exact bucket holds
+   * them in every limit, {@code D = max(now, max_i ceil(max(emptyAt_i, now - C_i*T_i) + n*T_i))};
+   * if {@code D - now <= maxWaitNanos} every limit is charged as if the permits were taken at
+   * {@code D}: {@code emptyAt_i := max(emptyAt_i, D - C_i*T_i) + n*T_i} (for one limit, or the
+   * binding one, this is {@code base + n*T}, as in DESIGN; for a limit that does not bind, the
+   * base is taken at {@code D}, not {@code now}, or it would count as refilled the time it waits
+   * for the binding limit, and admit more than its bound right after {@code D}). Otherwise
+   * nothing is taken. {@code maxWaitNanos == 0} is exactly {@link #take}.
+   *
+   * @param h the bucket
+   * @param now the ticker reading
+   * @param permits at least 1
+   * @param maxWaitNanos from 0 to {@link #MAX_WAIT_NANOS}
+   * @return the ticket, or null, writing nothing, if the holder is retired or moved
+   */
+  public abstract Ticket reserve(Holder h, long now, long permits, long maxWaitNanos);
+
+  /**
+   * Gives a granted reservation back at {@code now}, if it is not due yet and nothing has written
+   * the bucket since it did: the state it replaced is put back, exactly, as if it had never been
+   * made. Otherwise nothing changes (its permits stay taken): a later reservation or take was
+   * decided on the state it wrote and depends on it. See {@code docs/waiting.md}.
+   *
+   * @param t a granted ticket of this engine
+   * @param now the ticker reading
+   * @return whether the permits were given back
+   */
+  public abstract boolean cancel(Ticket t, long now);
+
+  /**
+   * Checks a wait bound at the door.
+   *
+   * @param maxWait the bound
+   * @param name the argument's name, for the message
+   * @return it in nanoseconds, cut to {@link #MAX_WAIT_NANOS}
+   * @throws NullPointerException if null
+   * @throws IllegalArgumentException if negative
+   */
+  public static long waitNanos(java.time.Duration maxWait, String name) {
+    java.util.Objects.requireNonNull(maxWait, name);
+    if (maxWait.isNegative()) {
+      throw new IllegalArgumentException(name + " (" + maxWait + ") must be at least 0");
+    }
+    return maxWait.compareTo(java.time.Duration.ofNanos(MAX_WAIT_NANOS)) >= 0 ? MAX_WAIT_NANOS
+        : maxWait.toNanos();
+  }
+
+  /**
    * Gives {@code permits} back at {@code now}, taken {@code heldNanos} ago (at most): every
    * limit's {@code emptyAt} moves back by {@code max(0, n*T - heldNanos)}, but no earlier than
    * {@code now - C*T} (full). Why not by {@code n*T}: while the permits were out, a bucket that
@@ -200,6 +256,10 @@ public abstract class Engine {
    * {@code heldNanos} of refill was kept: subtracting it never lets more through than the limit,
    * whatever ran in between, and is exact when the refund follows the take at once. The caller
    * gives back only what it took.
+   *
+   * <p>A bucket with permits reserved for later (some limit's {@code emptyAt} after {@code now})
+   * gives nothing back: a reservation keeps its due instant, so moving {@code emptyAt} earlier
+   * would let new requests be admitted next to it at that instant, beyond the bound.
    *
    * @param h the bucket
    * @param now the ticker reading

@@ -194,6 +194,59 @@ final class GeneralEngine extends Engine {
     }
   }
 
+  @Override
+  public Ticket reserve(Holder h, long now, long permits, long maxWaitNanos) {
+    int n = limits.length;
+    long[] s = ((PartsHolder) h).emptyAtParts;
+    for (;;) {
+      if (dead(s)) {
+        return null;
+      }
+      boolean never = permits > policy.maxPermitsPerRequest();
+      long wait = 0;
+      if (!never) {
+        long[] tmp = new long[2 * n];
+        for (int i = 0; i < n; i++) {
+          Interval iv = limits[i];
+          base(iv, s, i, now, tmp);
+          add(iv, tmp, i, permits);
+          wait = Math.max(wait, ceilUntil(tmp[2 * i], tmp[2 * i + 1], now));
+        }
+      }
+      if (never || wait > maxWaitNanos) {
+        long[] seen = seen(s, now); // record the reading, as a refusal by take does
+        if (seen != null) {
+          long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, seen);
+          if (witness != s) {
+            s = witness;
+            continue;
+          }
+        }
+        return never ? Ticket.NEVER_TICKET : Ticket.tooLong(now + wait);
+      }
+      // every limit charged as if taken at the due instant: max(emptyAt, due - C*T) + n*T
+      long due = now + wait;
+      long[] next = new long[2 * n];
+      for (int i = 0; i < n; i++) {
+        Interval iv = limits[i];
+        base(iv, s, i, due, next);
+        add(iv, next, i, permits);
+      }
+      long[] witness = (long[]) PartsHolder.EMPTY_AT_PARTS.compareAndExchange(h, s, next);
+      if (witness == s) {
+        return new Ticket(h, Ticket.GRANTED, due, 0, 0, s, next);
+      }
+      s = witness;
+    }
+  }
+
+  @Override
+  public boolean cancel(Ticket t, long now) {
+    // still the latest write (the very array it wrote) and not due: put back what it replaced
+    return t.dueAt - now > 0
+        && PartsHolder.EMPTY_AT_PARTS.compareAndSet(t.holder, t.afterParts, t.beforeParts);
+  }
+
   private Decision admitted(long[] next, long now) {
     long remaining = Long.MAX_VALUE;
     int binding = 0;
@@ -255,6 +308,11 @@ final class GeneralEngine extends Engine {
     for (;;) {
       if (dead(s)) {
         return false;
+      }
+      for (int i = 0; i < n; i++) {
+        if (!notAfter(s[2 * i], s[2 * i + 1], now)) {
+          return true; // permits reserved for later: nothing is given back (see Engine.refund)
+        }
       }
       long[] next = new long[2 * n];
       for (int i = 0; i < n; i++) {

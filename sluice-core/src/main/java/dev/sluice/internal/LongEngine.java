@@ -76,6 +76,42 @@ final class LongEngine extends Engine {
   }
 
   @Override
+  public Ticket reserve(Holder h, long now, long permits, long maxWaitNanos) {
+    long low = now - fill;
+    long emptyAt = ((LongHolder) h).emptyAt;
+    if (permits > capacity) {
+      return Holder.dead(seen(h, emptyAt, low)) ? null : Ticket.NEVER_TICKET;
+    }
+    long cost = permits * interval;
+    for (;;) {
+      if (Holder.dead(emptyAt)) {
+        return null;
+      }
+      long base = emptyAt - low < 0 ? low : emptyAt;
+      long next = base + cost;
+      long wait = next - now;
+      if (wait > maxWaitNanos) {
+        return Ticket.tooLong(next); // next > now: the bucket is not full, no reading to record
+      }
+      // one limit: charged at D = max(now, next), max(emptyAt, D - C*T) + n*T is next
+      long stored = Holder.live(next);
+      long witness = (long) LongHolder.EMPTY_AT.compareAndExchange(h, emptyAt, stored);
+      if (witness == emptyAt) {
+        return new Ticket(h, Ticket.GRANTED, stored - now > 0 ? stored : now, emptyAt, stored,
+            null, null);
+      }
+      emptyAt = witness;
+    }
+  }
+
+  @Override
+  public boolean cancel(Ticket t, long now) {
+    // still the latest write and not due: put back what it replaced (a value that a sentinel
+    // never equals, and a state no later write can have reached, see docs/waiting.md)
+    return t.dueAt - now > 0 && LongHolder.EMPTY_AT.compareAndSet(t.holder, t.after, t.before);
+  }
+
+  @Override
   public boolean refund(Holder h, long now, long permits, long heldNanos) {
     long low = now - fill;
     long earn = permits > capacity ? fill : permits * interval;
@@ -84,6 +120,9 @@ final class LongEngine extends Engine {
     for (;;) {
       if (Holder.dead(emptyAt)) {
         return false;
+      }
+      if (emptyAt - now > 0) {
+        return true; // permits reserved for later: nothing is given back (see Engine.refund)
       }
       long given = emptyAt - back;
       long next = given - low < 0 ? low : given;

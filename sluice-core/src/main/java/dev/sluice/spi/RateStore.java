@@ -2,6 +2,7 @@ package dev.sluice.spi;
 
 import dev.sluice.Decision;
 import dev.sluice.Policy;
+import dev.sluice.Reservation;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -92,6 +93,28 @@ public interface RateStore<K> extends AutoCloseable {
    */
   default void refund(K key, Policy policy, long permits, long heldNanos) {
     throw new UnsupportedOperationException(getClass().getName() + " cannot give permits back");
+  }
+
+  /**
+   * Reserves {@code permits} on {@code key}'s bucket if every limit of {@code policy} will hold
+   * them within {@code maxWaitNanos}, atomically at the store's time: with {@code base =
+   * max(emptyAt, now - C*T)}, the due instant is {@code D = max(now, base + n*T)} (the latest over
+   * the limits); if {@code D - now <= maxWaitNanos} each limit is charged as if taken at {@code D}
+   * ({@code emptyAt := max(emptyAt, D - C*T) + n*T}), otherwise nothing is written. A request
+   * above a capacity is refused at once ({@link Reservation#exceedsCapacity()}). The returned
+   * reservation's {@link Reservation#cancel()} follows the rule written there.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: only {@code InMemoryStore}
+   * reserves so far.
+   *
+   * @param key the key, not null
+   * @param policy the key's policy, not null
+   * @param permits at least 1
+   * @param maxWaitNanos the longest acceptable wait, from 0 to 2<sup>61</sup>
+   * @return the reservation
+   */
+  default Reservation reserve(K key, Policy policy, long permits, long maxWaitNanos) {
+    throw new UnsupportedOperationException(getClass().getName() + " cannot reserve permits");
   }
 
   /**
