@@ -58,6 +58,48 @@ public final class Reservation {
         t.granted() ? giveBack : null);
   }
 
+  /**
+   * A reservation a {@link dev.sluice.spi.RateStore} made (for store implementations): granted
+   * or refused for the wait, at ticker reading {@code reservedAt}, due at reading {@code dueAt}
+   * (for a refusal, when it could have been), with {@code cancel} giving a granted one back at a
+   * reading if the store's cancel rule allows it (see {@link #cancel()}).
+   *
+   * @param granted whether the permits were reserved
+   * @param permits the permits asked for, at least 1
+   * @param reservedAt the ticker reading the reservation was made at
+   * @param dueAt the reading it is (or would have been) due at, not before {@code reservedAt}
+   * @param ticker the ticker the readings are of
+   * @param cancel gives a granted reservation back at a reading; true if it did; may be null
+   * @return the reservation
+   * @throws IllegalArgumentException if {@code permits < 1} or {@code dueAt} is before
+   *     {@code reservedAt}
+   */
+  public static Reservation ofStore(boolean granted, long permits, long reservedAt, long dueAt,
+      Ticker ticker, LongPredicate cancel) {
+    if (permits < 1) {
+      throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
+    }
+    if (dueAt - reservedAt < 0) {
+      throw new IllegalArgumentException("dueAt (" + dueAt + ") is before reservedAt ("
+          + reservedAt + ")");
+    }
+    return new Reservation(granted ? GRANTED : TOO_LONG, permits, reservedAt, dueAt,
+        java.util.Objects.requireNonNull(ticker, "ticker"), granted ? cancel : null);
+  }
+
+  /**
+   * A request a store can never grant: more permits than a capacity (for store implementations).
+   *
+   * @param permits the permits asked for
+   * @param now the ticker reading
+   * @param ticker the ticker
+   * @return the reservation
+   */
+  public static Reservation neverForStore(long permits, long now, Ticker ticker) {
+    return new Reservation(NEVER, permits, now, now, java.util.Objects.requireNonNull(ticker,
+        "ticker"), null);
+  }
+
   /** Granted and due at once, with nothing behind it to give back (failure mode OPEN, shadow). */
   static Reservation immediate(long permits, long now, Ticker ticker) {
     return new Reservation(GRANTED, permits, now, now, ticker, null);

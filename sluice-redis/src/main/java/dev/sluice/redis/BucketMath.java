@@ -57,6 +57,8 @@ final class BucketMath {
   private static final byte[] LOOK = {'0'};
   private static final byte[] REFUND = {'2'};
   private static final byte[] ZERO = {'0'};
+  private static final byte[] RESERVE = {'3'};
+  private static final byte[] CANCEL = {'4'};
 
   private final Policy policy;
   private final int limits;
@@ -192,6 +194,40 @@ final class BucketMath {
       args[2 + 2 * i] = ascii(mulR(i, n));
     }
     return args;
+  }
+
+  /**
+   * A key's part of ARGV to reserve {@code permits} (at most the smallest capacity) if they are
+   * due within {@code maxWaitMicros}: per limit the time to earn them, then the bound.
+   */
+  byte[][] reserve(long permits, long maxWaitMicros) {
+    byte[][] take = costs(TAKE, permits);
+    byte[][] args = new byte[take.length + 1][];
+    System.arraycopy(take, 0, args, 0, take.length);
+    args[0] = RESERVE;
+    args[take.length] = ascii(maxWaitMicros);
+    return args;
+  }
+
+  /**
+   * A key's part of ARGV to cancel a reservation that wrote {@code wrote} over {@code before}
+   * (empty: no key) and is due at {@code dueMicros} on the script's clock.
+   */
+  byte[][] cancel(byte[] wrote, byte[] before, long dueMicros) {
+    byte[][] args = new byte[1 + 2 * limits + 3][];
+    args[0] = CANCEL;
+    for (int i = 1; i <= 2 * limits; i++) {
+      args[i] = ZERO;
+    }
+    args[1 + 2 * limits] = wrote;
+    args[2 + 2 * limits] = before;
+    args[3 + 2 * limits] = ascii(dueMicros);
+    return args;
+  }
+
+  /** The bytes of one stored bucket of this policy. */
+  int valueLength() {
+    return 16 * limits;
   }
 
   /** A key's part of ARGV to look at its bucket, taking nothing. */

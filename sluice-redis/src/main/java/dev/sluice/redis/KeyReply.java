@@ -22,6 +22,32 @@ final class KeyReply {
   private final long now;
   private final byte[] raw;
 
+  /** {@link #reservation()}: reserved; {@link #wait} is the wait, {@link #raw} the values. */
+  static final int RESERVED = 5;
+  /** {@link #reservation()}: not reserved, the wait ({@link #wait}) is beyond the bound. */
+  static final int TOO_LONG = 6;
+
+  private int reservation;
+  private long wait;
+
+  /** A reply to a reservation: {@link #RESERVED} or {@link #TOO_LONG}. */
+  static KeyReply reservation(int kind, long waitMicros, long now, byte[] raw, int limits) {
+    KeyReply r = new KeyReply(kind == RESERVED, new long[2 * limits], 0, 0, now, raw);
+    r.reservation = kind;
+    r.wait = waitMicros;
+    return r;
+  }
+
+  /** 0, or for a reservation {@link #RESERVED} or {@link #TOO_LONG}. */
+  int reservation() {
+    return reservation;
+  }
+
+  /** For a reservation: the wait until due, in whole microseconds (rounded up). */
+  long waitMicros() {
+    return wait;
+  }
+
   /** {@code spans} holds {@code a, r} per limit and is not copied: callers pass a new array. */
   KeyReply(boolean applied, long[] spans) {
     this(applied, spans, 0, 0, 0, null);

@@ -2,6 +2,7 @@ package dev.sluice.redis;
 
 import dev.sluice.Decision;
 import dev.sluice.Policy;
+import dev.sluice.Reservation;
 import dev.sluice.Ticker;
 import dev.sluice.spi.RateStore;
 import dev.sluice.spi.RateStoreFactory;
@@ -12,6 +13,7 @@ import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -127,12 +129,14 @@ public final class RedisStore<K> implements RateStore<K> {
   private final Clocks clocks;
   private final Calls calls;
   private final LongSupplier cacheClock;
+  private final Ticker ticker;
   final Stats stats = new Stats();
 
   private RedisStore(String name, Policy policy, Connector connector, Options o, Ticker ticker) {
     this.name = name;
     this.connector = connector;
     this.options = o;
+    this.ticker = ticker;
     this.clocks = o.clocks().apply(ticker);
     this.cacheClock = clocks.cacheNanos();
     // with a caller-side script clock (tests), the script's now is read when the call is made
@@ -388,6 +392,68 @@ public final class RedisStore<K> implements RateStore<K> {
       }
     }).await();
   }
+
+  /**
+   * Reserves {@code permits} on {@code key}'s bucket if Redis's clock says they are due within
+   * {@code maxWaitNanos}, in one round trip, by the rule of {@code RateStore#reserve}: the due
+   * instant is {@code D = max(now, base + n*T)} over the limits (rounded up to Redis's
+   * microsecond), and each limit is charged as if taken at {@code D}. So every node sharing the
+   * bucket waits its turn: the reservations of a fleet are due in the order Redis made them. The
+   * reservation's due reading is this node's reading when the reply arrived plus the wait (never
+   * early). {@link Reservation#cancel()} gives the permits back, in one more round trip, only
+   * while the reservation is not due and its write is still the bucket's latest (else nothing).
+   * The deny cache is not consulted: it never refuses what could be served within the wait.
+   *
+   * @param key the key, not null
+   * @param policy the key's policy, not null
+   * @param permits at least 1
+   * @param maxWaitNanos from 0 to 2<sup>61</sup>
+   * @return the reservation
+   * @throws StoreUnavailableException if Redis fails or misses the deadline (a reservation past
+   *     the deadline may have been made, once; it is then simply never used)
+   */
+  @Override
+  public Reservation reserve(K key, Policy policy, long permits, long maxWaitNanos) {
+    Lane<K> lane = lane(policy);
+    Objects.requireNonNull(key, "key");
+    if (permits < 1) {
+      throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
+    }
+    if (maxWaitNanos < 0 || maxWaitNanos > MAX_WAIT_NANOS) {
+      throw new IllegalArgumentException("maxWaitNanos (" + maxWaitNanos + ") must be from 0 to "
+          + MAX_WAIT_NANOS);
+    }
+    if (permits > lane.math.minCapacity()) {
+      return Reservation.neverForStore(permits, ticker.read(), ticker);
+    }
+    KeyReply r = calls.start(lane, key, lane.math.reserve(permits, maxWaitNanos / 1000), false,
+        (reply, sentAt) -> reply).await();
+    long now = ticker.read();
+    long due = now + r.waitMicros() * 1000;
+    if (r.reservation() != KeyReply.RESERVED) {
+      return Reservation.ofStore(false, permits, now, due, ticker, null);
+    }
+    byte[] raw = r.raw();
+    int n = lane.math.valueLength();
+    byte[] wrote = Arrays.copyOfRange(raw, 0, n);
+    byte[] before = Arrays.copyOfRange(raw, n, raw.length);
+    long dueMicros = r.now() + r.waitMicros();
+    return Reservation.ofStore(true, permits, now, due, ticker, at -> {
+      try {
+        boolean back = calls.start(lane, key, lane.math.cancel(wrote, before, dueMicros), false,
+            (reply, sentAt) -> reply.applied()).await();
+        if (back) {
+          forget(lane, key);
+        }
+        return back;
+      } catch (StoreUnavailableException e) {
+        return false;
+      }
+    });
+  }
+
+  /** The longest wait a reservation may accept: 2<sup>61</sup> ns, about 73 years. */
+  static final long MAX_WAIT_NANOS = 1L << 61;
 
   /**
    * Unknown for Redis (counting keys would cost a scan of the server).

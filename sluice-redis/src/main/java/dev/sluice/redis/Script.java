@@ -50,6 +50,11 @@ final class Script {
         out[k] = redirect(list, at, limits);
         continue;
       }
+      if (first instanceof Long && ((Long) first == KeyReply.RESERVED
+          || (Long) first == KeyReply.TOO_LONG)) {
+        out[k] = reservation(list, at, limits);
+        continue;
+      }
       long[] spans = new long[2 * limits];
       for (int i = 0; i < spans.length; i++) {
         spans[i] = number(list, at + 1 + i);
@@ -57,6 +62,30 @@ final class Script {
       out[k] = new KeyReply(number(list, at) == 1, spans);
     }
     return out;
+  }
+
+  /** A reply of 5, wait, "now:written before" or 6, wait, "" (see bucket.lua). */
+  private static KeyReply reservation(List<?> reply, int at, int limits) {
+    int kind = (int) number(reply, at);
+    long wait = number(reply, at + 1);
+    Object text = reply.get(at + 2);
+    if (kind == KeyReply.TOO_LONG) {
+      return KeyReply.reservation(kind, wait, 0, new byte[0], limits);
+    }
+    if (!(text instanceof byte[])) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    byte[] bytes = (byte[]) text;
+    int colon = 0;
+    while (colon < bytes.length && bytes[colon] != ':') {
+      colon++;
+    }
+    if (colon == 0 || colon == bytes.length) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    long now = Long.parseLong(new String(bytes, 0, colon, StandardCharsets.US_ASCII));
+    return KeyReply.reservation(kind, wait, now,
+        Arrays.copyOfRange(bytes, colon + 1, bytes.length), limits);
   }
 
   /** A reply of 3, j, "now:value" or 4, 0, tombstone (see bucket.lua). */

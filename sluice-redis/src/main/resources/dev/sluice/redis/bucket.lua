@@ -18,7 +18,17 @@
 --                       '0' look: zeros; nothing changes
 --                       '2' refund: the time to earn the permits given back (at most the fill
 --                       time); each limit's empty instant moves back by it, but no earlier
---                       than full; a missing key is full already, and stays missing
+--                       than full; a missing key is full already, and stays missing; a
+--                       bucket with permits reserved for later (in debt) gives nothing back
+--                       '3' reserve: the 2 L integers of a take, then the longest wait in µs;
+--                       due at D = max(now, every limit's base + cost, rounded up to the µs);
+--                       if D - now <= the wait, each limit is charged as if taken at D:
+--                       emptyAt := max(emptyAt, D - fill) + cost. Returns 5, D - now,
+--                       now .. ':' .. the value written .. the value before (or nothing);
+--                       or 6, D - now, '' and writes nothing
+--                       '4' cancel: 2 L zeros, then the value a reservation wrote, the value
+--                       before it and its due instant (µs): while not due and the bucket still
+--                       holds what it wrote, the value before is restored (1), else nothing (0)
 --             2 L integers Q R per limit (a time, as above)
 -- stored    per limit two little-endian doubles q, r: the instant at which the bucket is empty,
 --           q + r/den microseconds since 2025-01-01T00:00:00Z; a missing key is a new bucket.
@@ -83,6 +93,12 @@ while c <= #ARGV do
   local op = ARGV[c + 2]
   local at = c + 2 -- the op; its 2 L integers follow
   c = at + 2 * L + 1
+  local maxw, wrote, before, dueAt
+  if op == '3' then
+    maxw = tonumber(ARGV[c]); c = c + 1
+  elseif op == '4' then
+    wrote, before, dueAt = ARGV[c], ARGV[c + 1], tonumber(ARGV[c + 2]); c = c + 3
+  end
   local saved = redis.call('GET', key)
   local stone = nil
   if tombstone(saved) then stone, saved = saved, nil end
@@ -114,9 +130,91 @@ while c <= #ARGV do
   if redirect then
     out[o + 1], out[o + 2], out[o + 3] = redirect[1], redirect[2], redirect[3]
     for i = 4, 1 + 2 * L do out[o + i] = 0 end
+  elseif op == '3' or op == '4' then
+    for i = 2, 1 + 2 * L do out[o + i] = 0 end
+    if op == '4' then
+      -- cancel: only while not due and still the latest write, back to the state before it
+      out[o + 1] = 0
+      if now < dueAt and saved == wrote then
+        out[o + 1] = 1
+        local ttl = 0
+        if before ~= '' then
+          local b = {struct.unpack(fmt, before)}
+          for i = 1, L do
+            local u = b[2 * i - 1] + fq[i] - now
+            if b[2 * i] + fr[i] > den[i] then u = u + 2 elseif b[2 * i] + fr[i] > 0 then u = u + 1 end
+            if u > ttl then ttl = u end
+          end
+        end
+        if before == '' or (ttl <= 0 and not fixed) then
+          redis.call('DEL', key)
+        elseif fixed then
+          redis.call('SET', key, before)
+        else
+          local sub = math.fmod(ttl, 1000)
+          local ms = (ttl - sub) / 1000
+          if sub > 0 then ms = ms + 1 end
+          redis.call('SET', key, before, 'PX', ms)
+        end
+      end
+    else
+      -- reserve: due D = max(now, every limit's base + cost, rounded up to the microsecond);
+      -- granted iff D - now <= maxWait, then each limit is charged as if taken at D:
+      -- emptyAt := max(emptyAt, D - fill) + cost
+      local e, D = {}, now
+      for i = 1, L do
+        local eq, er
+        if s and s[2 * i] then
+          eq, er = s[2 * i - 1], s[2 * i]
+          if er >= den[i] then eq, er = eq + 1, 0 end
+        elseif ir[i] == 0 then
+          eq, er = now - iq[i], 0
+        else
+          eq, er = now - iq[i] - 1, den[i] - ir[i]
+        end
+        e[2 * i - 1], e[2 * i] = eq, er
+        local bq, br = eq, er
+        if bq < lq[i] or (bq == lq[i] and br < lr[i]) then bq, br = lq[i], lr[i] end
+        local nq, nr = bq + tonumber(ARGV[at + 2 * i - 1]), br + tonumber(ARGV[at + 2 * i])
+        if nr >= den[i] then nq, nr = nq + 1, nr - den[i] end
+        if nr > 0 then nq = nq + 1 end
+        if nq > D then D = nq end
+      end
+      local wait = D - now
+      if wait > maxw then
+        out[o + 1], out[o + 2], out[o + 3] = 6, wait, ''
+      else
+        local w, ttl = {}, 0
+        for i = 1, L do
+          -- D - fill, then the later of it and emptyAt, plus the cost
+          local q, r
+          if fr[i] > 0 then q, r = D - fq[i] - 1, den[i] - fr[i] else q, r = D - fq[i], 0 end
+          if e[2 * i - 1] > q or (e[2 * i - 1] == q and e[2 * i] > r) then q, r = e[2 * i - 1], e[2 * i] end
+          q, r = q + tonumber(ARGV[at + 2 * i - 1]), r + tonumber(ARGV[at + 2 * i])
+          if r >= den[i] then q, r = q + 1, r - den[i] end
+          w[2 * i - 1], w[2 * i] = q, r
+          local u = q + fq[i] - now
+          if r + fr[i] > den[i] then u = u + 2 elseif r + fr[i] > 0 then u = u + 1 end
+          if u > ttl then ttl = u end
+        end
+        local value = struct.pack(fmt, unpack(w))
+        if fixed then
+          redis.call('SET', key, value)
+        else
+          local sub = math.fmod(ttl, 1000)
+          local ms = (ttl - sub) / 1000
+          if sub > 0 then ms = ms + 1 end
+          if ms < 1 then ms = 1 end
+          redis.call('SET', key, value, 'PX', ms)
+        end
+        out[o + 1], out[o + 2], out[o + 3] = 5, wait,
+            string.format('%.0f', now) .. ':' .. value .. (saved or '')
+      end
+    end
   else
   out[o + 1] = 0
   local nxt = {}
+  local reserved = false
   local ok = op == '1'
   for i = 1, L do
     local eq, er
@@ -134,6 +232,9 @@ while c <= #ARGV do
     out[o + 2 * i + 1] = er
     local q, r
     if op == '2' then
+      -- a bucket in debt (permits reserved for later) gives nothing back: the reservations
+      -- after it were decided on the state it has
+      if eq > now or (eq == now and er > 0) then reserved = true end
       -- refund: max(base - back, now - fill), which is max(emptyAt - back, now - fill)
       q, r = eq - tonumber(ARGV[at + 2 * i - 1]), er - tonumber(ARGV[at + 2 * i])
       if r < 0 then q, r = q - 1, r + den[i] end
@@ -147,7 +248,7 @@ while c <= #ARGV do
     nxt[2 * i - 1], nxt[2 * i] = q, r
   end
   local write = nil
-  if ok or (op == '2' and saved) then
+  if ok or (op == '2' and saved and not reserved) then
     write = nxt
     out[o + 1] = 1
   elseif op == '1' and partial and not saved then
