@@ -76,6 +76,13 @@ final class Script {
       throw new IllegalStateException("unexpected script reply " + reply);
     }
     byte[] bytes = (byte[]) text;
+    int colon = colon(bytes, reply);
+    return KeyReply.reservation(kind, wait, nowBefore(bytes, colon),
+        Arrays.copyOfRange(bytes, colon + 1, bytes.length), limits);
+  }
+
+  /** Where the script's {@code now .. ':' .. value} splits. */
+  private static int colon(byte[] bytes, List<?> reply) {
     int colon = 0;
     while (colon < bytes.length && bytes[colon] != ':') {
       colon++;
@@ -83,9 +90,11 @@ final class Script {
     if (colon == 0 || colon == bytes.length) {
       throw new IllegalStateException("unexpected script reply " + reply);
     }
-    long now = Long.parseLong(new String(bytes, 0, colon, StandardCharsets.US_ASCII));
-    return KeyReply.reservation(kind, wait, now,
-        Arrays.copyOfRange(bytes, colon + 1, bytes.length), limits);
+    return colon;
+  }
+
+  private static long nowBefore(byte[] bytes, int colon) {
+    return Long.parseLong(new String(bytes, 0, colon, StandardCharsets.US_ASCII));
   }
 
   /** A reply of 3, j, "now:value" or 4, 0, tombstone (see bucket.lua). */
@@ -100,16 +109,12 @@ final class Script {
     if (kind == KeyReply.MOVED_UNKNOWN) {
       return KeyReply.redirect(kind, source, 0, bytes, limits);
     }
-    int colon = 0;
-    while (colon < bytes.length && bytes[colon] != ':') {
-      colon++;
-    }
-    if (colon == 0 || colon == bytes.length || source < 1) {
+    if (source < 1) {
       throw new IllegalStateException("unexpected script reply " + reply);
     }
-    long now = Long.parseLong(new String(bytes, 0, colon, StandardCharsets.US_ASCII));
-    return KeyReply.redirect(kind, source, now, Arrays.copyOfRange(bytes, colon + 1, bytes.length),
-        limits);
+    int colon = colon(bytes, reply);
+    return KeyReply.redirect(kind, source, nowBefore(bytes, colon),
+        Arrays.copyOfRange(bytes, colon + 1, bytes.length), limits);
   }
 
   private static long number(List<?> reply, int index) {

@@ -72,6 +72,30 @@ for i = 1, L do
   if fr[i] > 0 then lq[i], lr[i] = now - fq[i] - 1, den[i] - fr[i] else lq[i], lr[i] = now - fq[i], 0 end
 end
 local fmt = string.rep('<d', 2 * L)
+-- Stores a bucket (its 2 L numbers in w) under key, with PX = time until full (emptyAt + fill -
+-- now per limit, the longest, rounded up to the microsecond and then the millisecond): a full
+-- bucket is no key. With the caller's clock, no PX. Returns the value stored.
+local function put(key, w)
+  local ttl = 0
+  for i = 1, L do
+    local q, r = w[2 * i - 1], w[2 * i]
+    local u = q + fq[i] - now
+    if r + fr[i] > den[i] then u = u + 2 elseif r + fr[i] > 0 then u = u + 1 end
+    if u > ttl then ttl = u end
+  end
+  local value = struct.pack(fmt, unpack(w, 1, 2 * L))
+  if fixed then
+    redis.call('SET', key, value)
+  elseif ttl > 0 then
+    local sub = math.fmod(ttl, 1000)
+    local ms = (ttl - sub) / 1000
+    if sub > 0 then ms = ms + 1 end
+    redis.call('SET', key, value, 'PX', ms)
+  else
+    redis.call('DEL', key)
+  end
+  return value
+end
 local out = {}
 local c = head + 1
 local kc = 1
@@ -137,24 +161,10 @@ while c <= #ARGV do
       out[o + 1] = 0
       if now < dueAt and saved == wrote then
         out[o + 1] = 1
-        local ttl = 0
-        if before ~= '' then
-          local b = {struct.unpack(fmt, before)}
-          for i = 1, L do
-            local u = b[2 * i - 1] + fq[i] - now
-            if b[2 * i] + fr[i] > den[i] then u = u + 2 elseif b[2 * i] + fr[i] > 0 then u = u + 1 end
-            if u > ttl then ttl = u end
-          end
-        end
-        if before == '' or (ttl <= 0 and not fixed) then
+        if before == '' then
           redis.call('DEL', key)
-        elseif fixed then
-          redis.call('SET', key, before)
         else
-          local sub = math.fmod(ttl, 1000)
-          local ms = (ttl - sub) / 1000
-          if sub > 0 then ms = ms + 1 end
-          redis.call('SET', key, before, 'PX', ms)
+          put(key, {struct.unpack(fmt, before)})
         end
       end
     else
@@ -184,7 +194,7 @@ while c <= #ARGV do
       if wait > maxw then
         out[o + 1], out[o + 2], out[o + 3] = 6, wait, ''
       else
-        local w, ttl = {}, 0
+        local w = {}
         for i = 1, L do
           -- D - fill, then the later of it and emptyAt, plus the cost
           local q, r
@@ -193,20 +203,9 @@ while c <= #ARGV do
           q, r = q + tonumber(ARGV[at + 2 * i - 1]), r + tonumber(ARGV[at + 2 * i])
           if r >= den[i] then q, r = q + 1, r - den[i] end
           w[2 * i - 1], w[2 * i] = q, r
-          local u = q + fq[i] - now
-          if r + fr[i] > den[i] then u = u + 2 elseif r + fr[i] > 0 then u = u + 1 end
-          if u > ttl then ttl = u end
         end
-        local value = struct.pack(fmt, unpack(w))
-        if fixed then
-          redis.call('SET', key, value)
-        else
-          local sub = math.fmod(ttl, 1000)
-          local ms = (ttl - sub) / 1000
-          if sub > 0 then ms = ms + 1 end
-          if ms < 1 then ms = 1 end
-          redis.call('SET', key, value, 'PX', ms)
-        end
+        -- (never full: it holds the cost at least, so the key stays)
+        local value = put(key, w)
         out[o + 1], out[o + 2], out[o + 3] = 5, wait,
             string.format('%.0f', now) .. ':' .. value .. (saved or '')
       end
@@ -260,27 +259,11 @@ while c <= #ARGV do
     end
   end
   if write then
-    local ttl = 0
     for i = 1, L do
-      local q, r = write[2 * i - 1], write[2 * i]
-      out[o + 2 * i] = now - q
-      out[o + 2 * i + 1] = r
-      -- until full = emptyAt + fill - now, rounded up to a whole microsecond
-      local u = q + fq[i] - now
-      if r + fr[i] > den[i] then u = u + 2 elseif r + fr[i] > 0 then u = u + 1 end
-      if u > ttl then ttl = u end
+      out[o + 2 * i] = now - write[2 * i - 1]
+      out[o + 2 * i + 1] = write[2 * i]
     end
-    local value = struct.pack(fmt, unpack(write))
-    if fixed then
-      redis.call('SET', key, value)
-    elseif ttl > 0 then
-      local sub = math.fmod(ttl, 1000)
-      local ms = (ttl - sub) / 1000
-      if sub > 0 then ms = ms + 1 end
-      redis.call('SET', key, value, 'PX', ms)
-    else
-      redis.call('DEL', key) -- a refund filled every limit: a full bucket is no key
-    end
+    put(key, write) -- a refund that filled every limit leaves no key
   end
   end
 end
