@@ -14,7 +14,10 @@ import java.util.List;
  *       keeps the permits that the limit at the same position holds at that instant (a fraction
  *       included), capped at its new capacity, and refills at its new rate from then:
  *       {@code emptyAt' = now - min(C', tokens(now)) * T'}, rounded toward fewer permits where
- *       the new grain (1/den' ns) cannot hold it; a limit with no counterpart starts as a new
+ *       the new grain (1/den' ns) cannot hold it; a limit in debt (empty after {@code now}) is
+ *       empty no earlier than it was ({@code emptyAt' = max(that, emptyAt)}), a debt capped at
+ *       {@link #MAX_DEBT}; a limit
+ *       with no counterpart starts as a new
  *       bucket's would, with its initial permits.</li>
  *   <li><b>Refund</b> ({@link #refund}) of {@code n} permits held up to {@code held} ns:
  *       {@code emptyAt' = max(emptyAt - max(0, n*T - held), now - C*T)}: never more than was
@@ -22,6 +25,13 @@ import java.util.List;
  * </ul>
  */
 final class ReferenceBucket {
+
+  /**
+   * The most debt a conversion carries, in nanoseconds of the new interval (the engines' bound,
+   * 2^62: about 146 years, reached only by reservations pending across changes to slower
+   * limits, see {@code ReservationPolicyChangeTest}).
+   */
+  static final BigInteger MAX_DEBT = BigInteger.ONE.shiftLeft(62);
 
   private Policy policy;
   private List<Limit> limits;
@@ -80,6 +90,10 @@ final class ReferenceBucket {
         BigInteger s = now.multiply(oldDen[j]).subtract(oldEmptyAt[j])
             .min(BigInteger.valueOf(oldLimits.get(j).capacity()).multiply(oldNum[j]));
         span = floorDiv(s.multiply(num[j]), oldNum[j]).min(newFull);
+        if (s.signum() < 0) {
+          span = span.min(floorDiv(s.multiply(den[j]), oldDen[j])); // empty no earlier than before
+        }
+        span = span.max(MAX_DEBT.multiply(den[j]).negate());
       } else {
         span = BigInteger.valueOf(limits.get(j).initialPermits()).multiply(num[j]);
       }

@@ -10,8 +10,11 @@ import java.math.BigInteger;
  *   emptyAt' = now - min(C', tokens(now)) * T'      where tokens(now) = (now - max(emptyAt, now - C*T)) / T
  * </pre>
  * {@code tokens(now)} is exact and may be fractional, or negative (a bucket in debt: its empty
- * instant is after {@code now}, as after a ticker that went back; the debt is carried over, so a
- * change never forgives it). The new state is rounded up to the new interval's grain (1/den ns),
+ * instant is after {@code now}, after reservations or a ticker that went back). A debt is carried
+ * over, never forgiven, and never brought forward: a limit in debt is empty at the later of
+ * {@code now - tokens(now) * T'} (the permits owed, at the new rate) and its old empty instant
+ * ({@code emptyAt' = max(that, emptyAt)}), so a faster new rate cannot admit a permit ahead of
+ * one reserved under the old rate. The new state is rounded up to the new interval's grain (1/den ns),
  * so a conversion gives up less than one nanosecond of refill where the new grain cannot
  * represent the old permits, and never gains any. A limit of the new policy with no counterpart
  * (the new policy has more limits) starts as a new bucket's would, with its initial permits.
@@ -65,6 +68,15 @@ final class Carry {
         }
         if (span.compareTo(full) > 0) {
           span = full;
+        }
+        if (s.signum() < 0) {
+          // in debt: the new limit is empty no earlier than the old one was (the same instant,
+          // in the new grain, rounded later), so permits reserved under the old rate stay
+          // ahead of every permit of the new one
+          BigInteger[] tq = s.multiply(BigInteger.valueOf(nv.den))
+              .divideAndRemainder(BigInteger.valueOf(ov.den));
+          BigInteger kept = tq[1].signum() < 0 ? tq[0].subtract(BigInteger.ONE) : tq[0];
+          span = span.min(kept);
         }
         BigInteger debt = MAX_DEBT.multiply(BigInteger.valueOf(nv.den)).negate();
         if (span.compareTo(debt) < 0) {

@@ -22,7 +22,8 @@ import java.util.concurrent.CompletionStage;
  * converts the key's state by the carry-over rule before it decides, atomically with the
  * decision: each limit keeps the permits the limit at the same position held at that instant
  * (debt included), capped at its new capacity, and refills at the new rate from then
- * ({@code emptyAt' = now - min(C', tokens(now)) * T'}); a limit with no counterpart starts as a
+ * ({@code emptyAt' = now - min(C', tokens(now)) * T'}; a limit in debt is empty no earlier than
+ * it was: {@code emptyAt' = max(that, emptyAt)}); a limit with no counterpart starts as a
  * new bucket's would. No decision may mix two policies. A store that cannot convert throws
  * {@link UnsupportedOperationException} for a policy it does not serve.
  *

@@ -334,7 +334,8 @@ final class BucketMath {
    * limit keeps the permits the limit at the same position held at {@code now} (capped at its
    * new capacity), and refills at the new rate from then: {@code emptyAt' = now - p T'} with
    * {@code p = min(C', tokens(now))}, rounded toward fewer permits (a later {@code emptyAt'})
-   * where the new grain ({@code 1/den'} µs) cannot hold it. A limit with no counterpart starts
+   * where the new grain ({@code 1/den'} µs) cannot hold it; a limit in debt is empty no earlier
+   * than it was ({@code emptyAt' = max(that, emptyAt)}), as in the core. A limit with no counterpart starts
    * as a new bucket's would. The time to live is the time until full, at least 1 ms.
    *
    * @throws IllegalStateException if {@code value} is not a bucket of {@code from}
@@ -368,6 +369,11 @@ final class BucketMath {
         BigInteger taken = qr[0];
         if (qr[1].signum() < 0) {
           taken = taken.subtract(BigInteger.ONE);
+        }
+        if (x.signum() < 0) {
+          // in debt: empty no earlier than it was (x den'/den_o, rounded later)
+          BigInteger[] tq = x.multiply(denN).divideAndRemainder(denO);
+          taken = taken.min(tq[1].signum() < 0 ? tq[0].subtract(BigInteger.ONE) : tq[0]);
         }
         u = nowB.multiply(denN).subtract(taken);
       } else {

@@ -102,6 +102,39 @@ class RedisReserveTest {
   }
 
   /**
+   * A live change with reservations pending, as in the core ({@code ReservationPolicyChangeTest}):
+   * 10 per second (burst 1) with 5 reserved (due at 100 to 500 ms); changed to 20 per second the
+   * debt keeps its instant (next permit at 550 ms, none at 300 ms beside the reservation due
+   * then); changed to 5 per second the 5 permits owed take 1 s (next at 1.2 s).
+   */
+  @Test
+  void reserve_policyChangeWithDebt_keepsItsInstant() {
+    Policy ten = Policy.of(Limit.perSecond(10).withCapacity(1));
+    Policy twenty = Policy.of(Limit.perSecond(20).withCapacity(1));
+    Policy five = Policy.of(Limit.perSecond(5).withCapacity(1));
+    try (RedisStore<String> store = fixed.create(SharedRedis.uniqueName("reserve-change"), ten,
+        SCRIPT_TICKER)) {
+      for (String key : new String[] {"faster", "slower"}) {
+        assertThat(store.decide(key, ten, 1).allowed()).isTrue();
+        for (int i = 1; i <= 5; i++) {
+          Reservation r = store.reserve(key, ten, 1, Duration.ofSeconds(1).toNanos());
+          assertThat(r.delay()).isEqualTo(Duration.ofMillis(100L * i));
+        }
+      }
+      assertThat(store.decide("faster", twenty, 1).retryAfterNanos())
+          .isEqualTo(Duration.ofMillis(550).toNanos());
+      assertThat(store.decide("slower", five, 1).retryAfterNanos())
+          .isEqualTo(Duration.ofMillis(1200).toNanos());
+      NOW_MICROS.addAndGet(300_000);
+      assertThat(store.decide("faster", twenty, 1).allowed()).as("300 ms is reserved").isFalse();
+      NOW_MICROS.addAndGet(250_000);
+      assertThat(store.decide("faster", twenty, 1).allowed()).isTrue();
+      NOW_MICROS.addAndGet(650_000);
+      assertThat(store.decide("slower", five, 1).allowed()).isTrue();
+    }
+  }
+
+  /**
    * Random reservations, takes, cancels and waits decide in Redis as in the core (grant,
    * delay, whether a cancel gives back, every take's answer), for policies whose intervals are
    * whole microseconds (the instants are too, so Redis's microsecond rounding of the due
