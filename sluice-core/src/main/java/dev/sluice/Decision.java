@@ -28,10 +28,21 @@ import java.util.Optional;
  */
 public final class Decision {
 
-  /** Who made a decision: the store, or the limiter's {@link FailureMode} when the store could not. */
+  /**
+   * Who made a decision: the store, its cache of refusals, or the limiter's {@link FailureMode}
+   * when the store could not.
+   */
   public enum Source {
     /** The store applied the bucket function: the normal case. */
     STORE,
+    /**
+     * The store answered a refusal from its node-local cache of recent refusals, without asking
+     * its backend (the Redis store's deny cache: a refusal the backend gave moments ago, still
+     * true by the backend's clock less a safety margin). The counts are the cached refusal's,
+     * brought forward by the time since; nothing was taken. Such an answer is possible while the
+     * backend is unreachable too.
+     */
+    DENY_CACHE,
     /** The store failed and {@link FailureMode#OPEN} admitted the request without counting it. */
     FAILURE_OPEN,
     /** The store failed and {@link FailureMode#CLOSED} refused the request (HTTP 503). */
@@ -78,6 +89,22 @@ public final class Decision {
     this.source = source;
   }
 
+  /**
+   * This refusal, marked as answered from the store's cache of recent refusals
+   * ({@link Source#DENY_CACHE}), for store implementations.
+   *
+   * @return the same refusal, its source {@link Source#DENY_CACHE}
+   * @throws IllegalStateException if this decision admitted its request (a cache of refusals
+   *     never admits)
+   */
+  public Decision fromDenyCache() {
+    if (allowed) {
+      throw new IllegalStateException("a deny cache answers refusals only, not " + this);
+    }
+    return new Decision(false, remaining, binding, bindingIndex, retryAfterNanos,
+        resetAfterNanos, Source.DENY_CACHE);
+  }
+
   /** This decision marked as made by {@link FailureMode#LOCAL} on this node's buckets. */
   Decision asLocalFallback() {
     return new Decision(allowed, remaining, binding, bindingIndex, retryAfterNanos,
@@ -106,7 +133,8 @@ public final class Decision {
   }
 
   /**
-   * Who made this decision: {@link Source#STORE} normally.
+   * Who made this decision: {@link Source#STORE} normally, {@link Source#DENY_CACHE} for a
+   * refusal the store answered from its cache.
    *
    * @return the source
    */

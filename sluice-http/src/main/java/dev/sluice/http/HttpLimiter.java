@@ -429,7 +429,8 @@ public final class HttpLimiter implements AutoCloseable {
    * fail-open admission or a fail-closed refusal has none, so no header may describe it.
    */
   static boolean counted(Decision d) {
-    return d.source() == Decision.Source.STORE || d.source() == Decision.Source.LOCAL_FALLBACK;
+    return d.source() == Decision.Source.STORE || d.source() == Decision.Source.DENY_CACHE
+        || d.source() == Decision.Source.LOCAL_FALLBACK;
   }
 
   /** {@link #binding} among the enforced rules. */

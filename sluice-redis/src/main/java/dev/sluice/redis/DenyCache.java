@@ -96,7 +96,7 @@ final class DenyCache<K> {
       return null;
     }
     return math.refusalLater(e.reply, Math.max(0, now - e.received) / 1000, permits,
-        Math.max(0, e.resetAt - now));
+        Math.max(0, e.resetAt - now)).fromDenyCache();
   }
 
   /**

@@ -149,7 +149,7 @@ public final class BoundNode {
             Decision d = node.limiter.decide(key, 1);
             long end = System.nanoTime();
             calls.incrementAndGet();
-            if (d.source() != Decision.Source.STORE) {
+            if (d.source() != Decision.Source.STORE && d.source() != Decision.Source.DENY_CACHE) {
               failed.incrementAndGet();
             } else {
               decided.incrementAndGet();

@@ -39,6 +39,7 @@ class DenyCacheTest {
       long sent = System.nanoTime();
       Decision refused = store.decide("a", 1);
       assertThat(refused.allowed()).isFalse();
+      assertThat(refused.source()).as("the script refused it").isEqualTo(Decision.Source.STORE);
       long w = refused.retryAfterNanos();
       // what is left of the second since the admission: however long a busy machine stalled
       // between the two calls, never more than the interval, never nothing
@@ -49,6 +50,8 @@ class DenyCacheTest {
         Decision d = store.decide("a", 1);
         assertThat(d.allowed()).isFalse();
         assertThat(d.retryAfterNanos()).isPositive().isLessThanOrEqualTo(w);
+        assertThat(d.source()).as("answered by the cache, and saying so")
+            .isEqualTo(Decision.Source.DENY_CACHE);
         local++;
       }
       if (w > 100_000_000L) {

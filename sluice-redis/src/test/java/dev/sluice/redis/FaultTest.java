@@ -270,9 +270,9 @@ class FaultTest {
     }
 
     void awaitStoreDecisions(int more) {
-      long target = count(Decision.Source.STORE) + more;
+      long target = countByRedis() + more;
       Await.until(Duration.ofSeconds(10), 500,
-          () -> count(Decision.Source.STORE) >= target, more + " more decisions by Redis");
+          () -> countByRedis() >= target, more + " more decisions by Redis");
     }
 
     void awaitModeDecisions(FailureMode mode, int atLeast, Duration atLeastFor) {
@@ -289,7 +289,7 @@ class FaultTest {
       AtomicReference<Long> first = new AtomicReference<>();
       Await.until(Duration.ofSeconds(5), 200, () -> {
         for (Event e : events) {
-          if (e.end() - since > 0 && e.decision().source() == Decision.Source.STORE) {
+          if (e.end() - since > 0 && byRedis(e.decision())) {
             first.set(e.end() - since);
             return true;
           }
@@ -301,6 +301,10 @@ class FaultTest {
 
     long count(Decision.Source source) {
       return events.stream().filter(e -> e.decision().source() == source).count();
+    }
+
+    long countByRedis() {
+      return events.stream().filter(e -> byRedis(e.decision())).count();
     }
 
     Result stop() {
@@ -320,6 +324,11 @@ class FaultTest {
       factory.close();
       return result;
     }
+  }
+
+  /** Decided by Redis: by the script, or a refusal by its deny cache (a refusal Redis gave). */
+  static boolean byRedis(Decision d) {
+    return d.source() == Decision.Source.STORE || d.source() == Decision.Source.DENY_CACHE;
   }
 
   static Decision.Source sourceOf(FailureMode mode) {
@@ -349,11 +358,11 @@ class FaultTest {
     }
 
     long modeDecisions() {
-      return events.stream().filter(e -> e.decision().source() != Decision.Source.STORE).count();
+      return events.stream().filter(e -> !byRedis(e.decision())).count();
     }
 
     long storeAdmittedBefore(long t) {
-      return events.stream().filter(e -> e.decision().source() == Decision.Source.STORE
+      return events.stream().filter(e -> byRedis(e.decision())
           && e.decision().allowed() && e.start() - t < 0).count();
     }
 
@@ -377,7 +386,10 @@ class FaultTest {
       Decision.Source source = sourceOf(m);
       for (Event e : events) {
         Decision d = e.decision();
-        assertThat(d.source()).isIn(Decision.Source.STORE, source);
+        assertThat(d.source()).isIn(Decision.Source.STORE, Decision.Source.DENY_CACHE, source);
+        if (d.source() == Decision.Source.DENY_CACHE) {
+          assertThat(d.allowed()).as("a deny cache only refuses").isFalse();
+        }
         if (d.source() == source) {
           switch (m) {
             case OPEN: assertThat(d.allowed()).isTrue(); break;
@@ -386,7 +398,9 @@ class FaultTest {
           }
         }
         if (e.start() - from > 0 && e.end() - to < 0) {
-          assertThat(d.source()).as("decided while Redis could not").isEqualTo(source);
+          // while Redis could not decide: the mode, or a refusal Redis gave moments before
+          assertThat(d.source()).as("decided while Redis could not")
+              .isIn(source, Decision.Source.DENY_CACHE);
         }
       }
       if (m == FailureMode.LOCAL) {
@@ -419,10 +433,10 @@ class FaultTest {
       for (int k = 0; k < KEYS.length; k++) {
         int key = k;
         long admitted = events.stream().filter(e -> e.key() == key
-            && e.decision().source() == Decision.Source.STORE && e.decision().allowed()
+            && byRedis(e.decision()) && e.decision().allowed()
             && (!lostAtSince || e.start() - since > 0)).count();
         long ambiguous = events.stream().filter(e -> e.key() == key
-            && e.decision().source() != Decision.Source.STORE
+            && !byRedis(e.decision())
             && e.end() - e.start() >= DEADLINE.toNanos()
             && (!lostAtSince || e.end() - since > 0)).count();
         total += ambiguous;
