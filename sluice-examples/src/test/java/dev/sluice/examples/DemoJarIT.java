@@ -161,14 +161,14 @@ class DemoJarIT {
             String source = r.headers().firstValue("Sluice-Decision-Source").orElse("none");
             sources.add(r.statusCode() + " " + source);
             admitted += r.statusCode() == 200 ? 1 : 0;
-            if (source.equals("store")) {
+            if (source.equals("store") || source.equals("deny-cache")) { // decided by Redis
               storeAllowed += r.statusCode() == 200 ? 1 : 0;
               storeDenied += r.statusCode() == 429 ? 1 : 0;
             }
           }
         }
         rounds.add(sources.toString());
-        if (sources.stream().allMatch(x -> x.endsWith(" store"))) {
+        if (sources.stream().allMatch(x -> x.endsWith(" store") || x.endsWith(" deny-cache"))) {
           assertThat(admitted).as("one burst of 4 across both processes, not 4 each: " + sources)
               .isEqualTo(4);
           shared = true;
