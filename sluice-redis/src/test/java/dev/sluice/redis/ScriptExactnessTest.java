@@ -263,6 +263,38 @@ class ScriptExactnessTest {
     }
   }
 
+  /**
+   * The known limit of Redis's clock going back (guarantees §3): a full bucket is no key, so a
+   * key full when Redis's clock steps back gets a new full bucket at the earlier reading, and the
+   * step forward again refills it: one burst more, at most, per key and step (here 10 where the
+   * policy's burst is 5, with no real time passing). A key Redis holds state for mints nothing
+   * across the same steps.
+   */
+  @Test
+  void decide_clockBackAndForthAcrossAFullKey_atMostOneBurstMore() {
+    Policy policy = Policy.of(Limit.perSecond(10).withCapacity(5));
+    NOW_MICROS.set(20_000_000L);
+    try (RedisStore<String> store = factory.create(SharedRedis.uniqueName("back-full"), policy,
+        Ticker.system())) {
+      assertThat(store.decide("held", 5).allowed()).isTrue(); // drained at 20 s: state in Redis
+      assertThat(store.availablePermits("full")).isEqualTo(5); // full at 20 s: no key
+      NOW_MICROS.set(19_000_000L);
+      assertThat(admitted(store, "full")).isEqualTo(5);
+      assertThat(admitted(store, "held")).isZero();
+      NOW_MICROS.set(20_000_000L);
+      assertThat(admitted(store, "full")).as("one burst more, not more").isEqualTo(5);
+      assertThat(admitted(store, "held")).isZero();
+    }
+  }
+
+  private static int admitted(RedisStore<String> store, String key) {
+    int n = 0;
+    for (int i = 0; i < 20; i++) {
+      n += store.decide(key, 1).allowed() ? 1 : 0;
+    }
+    return n;
+  }
+
   @Test
   void create_fillTimeBeyondTwoToThe52Micros_refusedNamingTheBound() {
     // 4.56e15 µs: within the core's 2^62 ns, beyond Redis's 2^52 µs
