@@ -110,13 +110,17 @@ class GracefulShutdownTest {
           startedAfter++;
           assertThat(c.source()).as("a call started after close()").isEqualTo(after);
         } else {
-          assertThat(c.source()).isIn(Decision.Source.STORE, after, Decision.Source.FAILURE_OPEN,
+          assertThat(c.source()).isIn(Decision.Source.STORE, Decision.Source.DENY_CACHE, after,
+              Decision.Source.FAILURE_OPEN,
               Decision.Source.FAILURE_CLOSED, Decision.Source.LOCAL_FALLBACK);
         }
       }
       assertThat(startedAfter).isGreaterThanOrEqualTo(THREADS * 200L);
+      // close() waits for no in-flight call beyond its deadline: bounded by the deadline plus
+      // scheduling on a busy 2-core machine (0.84 s seen there under load 13), far below the
+      // 10 s a close that waited out the hammering threads or the server would take
       assertThat(Duration.ofNanos(closeNanos)).as("close() while calls are in flight")
-          .isLessThanOrEqualTo(DEADLINE.plusMillis(450));
+          .isLessThanOrEqualTo(DEADLINE.plusSeconds(2));
 
       // every thread the factory started ends; the server is back to its connections
       Await.until(Duration.ofSeconds(10), 10_000, () -> {
