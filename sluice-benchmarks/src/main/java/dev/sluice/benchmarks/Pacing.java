@@ -25,7 +25,9 @@ import java.util.function.ToDoubleFunction;
  *   <li><b>achieved rate</b> = permits whose acquire <i>returned</i> in {@code [t0, t0 + D)},
  *       divided by {@code D}, where {@code t0} is the instant the limiter is created and the
  *       waiting threads are released (they spin on a field, so they start within microseconds) and
- *       {@code D} the run's length. Every limiter starts with one permit available at {@code t0},
+ *       {@code D} the run's length (a limiter that took more than 100 µs to build, because the
+ *       thread was descheduled, is built again with a new {@code t0}). Every limiter starts with
+ *       one permit available at {@code t0},
  *       so an exact pacer returns exactly {@code rate × D} permits in the window (the permits due at
  *       {@code t0 + k/rate} for {@code k = 0 … rate·D − 1}); the error is
  *       {@code achieved / rate − 1}. An acquire that returns at or after {@code t0 + D} is not
@@ -239,8 +241,11 @@ public final class Pacing {
       worker.start();
     }
     long process0 = OS.getProcessCpuTime();
-    long t0 = System.nanoTime();
-    pacer[0] = factory.apply(rate); // created at or after t0: its first permit is not before t0
+    long t0;
+    do { // created at or after t0, so its first permit is not before t0; and built within 100 µs
+      t0 = System.nanoTime(); // (else a descheduled build would make every permit look late)
+      pacer[0] = factory.apply(rate);
+    } while (System.nanoTime() - t0 > 100_000);
     start = t0; // volatile write: publishes pacer[0] to the workers
     for (Thread worker : workers) {
       worker.join();
