@@ -101,10 +101,12 @@ class SluiceRateLimiterTest {
         .ticker(new ManualTicker()).build()) {
       limiter.getConfig().put("a:b", limit(1, Duration.ofHours(1), 1));
       limiter.getConfig().put("a", limit(1, Duration.ofHours(1), 1));
+      limiter.getConfig().put("b", limit(1, Duration.ofHours(1), 1));
       assertThat(decide(limiter, "a:b", "c").isAllowed()).isTrue();
       assertThat(decide(limiter, "a", "b:c").isAllowed()).as("another route's bucket").isTrue();
       assertThat(decide(limiter, "a:b", "c").isAllowed()).isFalse();
       assertThat(decide(limiter, "a", "b:c").isAllowed()).isFalse();
+      assertThat(decide(limiter, "b", "c").isAllowed()).as("the same key on route b").isTrue();
     }
   }
 
