@@ -209,7 +209,8 @@ class ArchitectureTest {
   private static final Map<String, Set<String>> ALLOWED = Map.of(
       "sluice-core", Set.of(),
       "sluice-servlet", Set.of("sluice-core", "sluice-http"),
-      "sluice-webflux", Set.of("sluice-core", "sluice-http"));
+      "sluice-webflux", Set.of("sluice-core", "sluice-http"),
+      "sluice-gateway", Set.of("sluice-core", "sluice-http"));
 
   private record Dependency(String groupId, String artifactId, String scope) {
     boolean isSluice() {
@@ -257,7 +258,7 @@ class ArchitectureTest {
         .contains("sluice-core", "sluice-servlet", "sluice-redis", "sluice-micrometer");
     assertThat(violations)
         .as("a published module depends (outside test scope) only on sluice-core, "
-            + "and servlet or webflux also on sluice-http")
+            + "and servlet, webflux or gateway also on sluice-http")
         .isEmpty();
   }
 
