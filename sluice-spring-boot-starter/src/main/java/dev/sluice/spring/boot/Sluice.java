@@ -1,0 +1,226 @@
+package dev.sluice.spring.boot;
+
+import dev.sluice.FailureMode;
+import dev.sluice.Plans;
+import dev.sluice.Policy;
+import dev.sluice.RateLimitListener;
+import dev.sluice.http.HeaderGroup;
+import dev.sluice.http.HttpLimiter;
+import dev.sluice.http.Rule;
+import dev.sluice.spi.RateStoreFactory;
+import dev.sluice.spring.boot.Settings.RuleSettings;
+import jakarta.servlet.http.HttpServletRequest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The rate limits the starter built from the {@code sluice.*} properties: the
+ * {@link HttpLimiter} the filters decide with, and its rules' plans, which
+ * {@link #reconfigure} changes in place (every bucket keeps its state by the carry-over rule).
+ * One bean per application; thread-safe.
+ */
+public final class Sluice implements AutoCloseable {
+
+  private final HttpLimiter limiter;
+  /** Each rule's plans (a rule with its own limits has one plan, named after the rule). */
+  private final Map<String, Plans<String>> plans;
+  private final String store;
+  private final AutoCloseable closer;
+  /** The shape the limiter was built with: what a live change cannot alter. */
+  private final String shape;
+  private volatile Settings settings;
+  private volatile List<String> pending = List.of();
+
+  private Sluice(Settings settings, HttpLimiter limiter, Map<String, Plans<String>> plans,
+      String store, AutoCloseable closer) {
+    this.closer = closer;
+    this.settings = settings;
+    this.limiter = limiter;
+    this.plans = plans;
+    this.store = store;
+    this.shape = settings.shape();
+  }
+
+  /**
+   * Builds the limits from properties.
+   *
+   * @param properties the {@code sluice.*} properties
+   * @param store where buckets live
+   * @param storeDescription what the store is, for the actuator endpoint
+   * @param listener receives every decision (metrics), or null
+   * @param closer closes what the starter opened for the store, after the limiters
+   * @return the limits
+   * @throws IllegalArgumentException naming the first property out of its bounds
+   */
+  static Sluice create(SluiceProperties properties, RateStoreFactory store,
+      String storeDescription, RateLimitListener listener, AutoCloseable closer) {
+    Settings s = Settings.of(properties);
+    HttpLimiter.Builder b = HttpLimiter.builder()
+        .headers(s.headers.toArray(HeaderGroup[]::new))
+        .onMissingKey(s.missingKey)
+        .store(store)
+        .failureMode(properties.failureMode());
+    if (!s.exempt.isEmpty()) {
+      b.exempt(s.exempt.toArray(String[]::new));
+    }
+    if (listener != null) {
+      b.listener(listener);
+    }
+    Map<String, Plans<String>> plans = new LinkedHashMap<>();
+    for (RuleSettings r : s.rules) {
+      Plans<String> p = plans(r);
+      plans.put(r.name(), p);
+      Rule.Builder rb = Rule.builder(r.name(), p).key(r.key()).permits(r.cost())
+          .shadow(r.shadow());
+      if (!r.paths().isEmpty()) {
+        rb.paths(r.paths().toArray(String[]::new));
+      }
+      if (!r.methods().isEmpty()) {
+        rb.methods(r.methods().toArray(String[]::new));
+      }
+      if (r.chargeOn().length > 0) {
+        rb.chargeOn(r.chargeOn());
+      }
+      b.rule(rb.build());
+    }
+    return new Sluice(s, b.build(), plans, storeDescription, closer);
+  }
+
+  private static Plans<String> plans(RuleSettings r) {
+    Plans.Builder<String> b = Plans.builder();
+    r.policies().forEach(b::plan);
+    Expressions.Compiled e = r.planExpression();
+    if (e != null) {
+      String prefix = r.keyPrefix();
+      b.assign(material -> {
+        String key = material.startsWith(prefix) ? material.substring(prefix.length()) : material;
+        HttpServletRequest request = Expressions.current();
+        String plan = e.evaluate(request, Expressions.principal(request), key);
+        if (plan == null || !r.policies().containsKey(plan)) {
+          throw new IllegalStateException(e.path() + " (" + e.text() + ") gave "
+              + (plan == null ? "null" : "\"" + plan + "\"") + ", not one of "
+              + r.policies().keySet());
+        }
+        return plan;
+      });
+    }
+    return b.build();
+  }
+
+  /**
+   * The HTTP limiter every filter decides with.
+   *
+   * @return the limiter
+   */
+  public HttpLimiter httpLimiter() {
+    return limiter;
+  }
+
+  /**
+   * The properties now in force.
+   *
+   * @return the properties
+   */
+  public SluiceProperties properties() {
+    return settings.properties;
+  }
+
+  /**
+   * The plans of a rule and their current policies (a rule with its own limits has one plan,
+   * named after the rule).
+   *
+   * @param rule the rule's name
+   * @return the plans, in order
+   * @throws IllegalArgumentException if there is no such rule
+   */
+  public Map<String, Policy> plans(String rule) {
+    Plans<String> p = plans.get(rule);
+    if (p == null) {
+      throw new IllegalArgumentException("no rule is named \"" + rule + "\"");
+    }
+    return p.plans();
+  }
+
+  /**
+   * What the store is ({@code memory}, or the Redis server).
+   *
+   * @return a description
+   */
+  public String store() {
+    return store;
+  }
+
+  /**
+   * What the rules answer when the store cannot decide.
+   *
+   * @return the failure mode
+   */
+  public FailureMode failureMode() {
+    return settings.properties.failureMode();
+  }
+
+  /**
+   * Changes the limits in place: every plan's policy (and every rule's own limits) takes the
+   * value {@code properties} give it, at the next request of each key, which keeps its permits
+   * by the carry-over rule. Everything else (rules, paths, keys, plan names, the store...) is
+   * fixed when the application starts; such changes are returned, not applied.
+   *
+   * @param properties the new properties
+   * @return the changes not applied, needing a restart (empty if all were applied)
+   * @throws IllegalArgumentException naming the first property out of its bounds; then nothing
+   *     is applied
+   */
+  public synchronized List<String> reconfigure(SluiceProperties properties) {
+    Settings next = Settings.of(Objects.requireNonNull(properties, "properties"));
+    List<String> ignored = new ArrayList<>();
+    if (!next.shape().equals(shape)) {
+      ignored.add("only limits change live; restart to apply: " + next.shape());
+    }
+    for (RuleSettings r : next.rules) {
+      Plans<String> p = plans.get(r.name());
+      if (p == null) {
+        continue; // a new rule: reported above
+      }
+      Map<String, Policy> current = p.plans();
+      r.policies().forEach((plan, policy) -> {
+        if (current.containsKey(plan) && !current.get(plan).equals(policy)) {
+          p.update(plan, policy);
+        }
+      });
+    }
+    settings = next;
+    pending = List.copyOf(ignored);
+    return pending;
+  }
+
+  /**
+   * The changes of the last {@link #reconfigure} that need a restart.
+   *
+   * @return the changes, empty if none
+   */
+  public List<String> pendingChanges() {
+    return pending;
+  }
+
+  /** Closes the limiters, then what the starter opened for the store (never the application's client). */
+  @Override
+  public void close() {
+    try {
+      limiter.close();
+    } finally {
+      try {
+        closer.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing the store failed", e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Sluice" + limiter.rules();
+  }
+}
