@@ -12,8 +12,10 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.ConfigurableEnvironment;
 
 /**
  * Sluice's auto-configuration: the {@link Sluice} limits from the {@code sluice.*} properties
@@ -55,6 +57,28 @@ public class SluiceAutoConfiguration {
         e.addSuppressed(suppressed);
       }
       throw e;
+    }
+  }
+
+  /** Live changes: limits follow the environment when Spring Cloud announces a change. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.cloud.context.environment.EnvironmentChangeEvent")
+  public static class Refresh {
+
+    /** Created by Spring. */
+    public Refresh() {}
+
+    /**
+     * Applies changed {@code sluice.*} properties on an {@code EnvironmentChangeEvent}.
+     *
+     * @param sluice the limits
+     * @param environment the application's environment
+     * @return the listener
+     */
+    @Bean
+    public ApplicationListener<?> sluiceRefresher(Sluice sluice,
+        ConfigurableEnvironment environment) {
+      return new SluiceRefresher(sluice, environment);
     }
   }
 
