@@ -1,9 +1,12 @@
 package dev.sluice.spring.boot;
 
+import dev.sluice.Decision;
 import dev.sluice.FailureMode;
+import dev.sluice.Limit;
 import dev.sluice.Plans;
 import dev.sluice.Policy;
 import dev.sluice.RateLimitListener;
+import dev.sluice.RateLimiter;
 import dev.sluice.http.HeaderGroup;
 import dev.sluice.http.HttpLimiter;
 import dev.sluice.http.Rule;
@@ -29,14 +32,17 @@ public final class Sluice implements AutoCloseable {
   private final Map<String, Plans<String>> plans;
   private final String store;
   private final AutoCloseable closer;
+  /** Decides on the store for a key of its own, to tell whether the store answers. */
+  private final RateLimiter<String> probe;
   /** The shape the limiter was built with: what a live change cannot alter. */
   private final String shape;
   private volatile Settings settings;
   private volatile List<String> pending = List.of();
 
   private Sluice(Settings settings, HttpLimiter limiter, Map<String, Plans<String>> plans,
-      String store, AutoCloseable closer) {
+      String store, AutoCloseable closer, RateLimiter<String> probe) {
     this.closer = closer;
+    this.probe = probe;
     this.settings = settings;
     this.limiter = limiter;
     this.plans = plans;
@@ -86,7 +92,16 @@ public final class Sluice implements AutoCloseable {
       }
       b.rule(rb.build());
     }
-    return new Sluice(s, b.build(), plans, storeDescription, closer);
+    HttpLimiter built = b.build();
+    RateLimiter<String> probe;
+    try {
+      probe = RateLimiter.builder(Limit.perSecond(1_000_000)).name("sluice-health").store(store)
+          .failureMode(FailureMode.CLOSED).build();
+    } catch (RuntimeException | Error e) {
+      built.close();
+      throw e;
+    }
+    return new Sluice(s, built, plans, storeDescription, closer, probe);
   }
 
   private static Plans<String> plans(RuleSettings r) {
@@ -154,6 +169,25 @@ public final class Sluice implements AutoCloseable {
   }
 
   /**
+   * Whether the store answers now: one decision on a key of its own (for the health contributor
+   * and the actuator endpoint).
+   *
+   * @return {@code store} and {@code reachable} (true or false), and the error if it failed
+   */
+  public Map<String, Object> storeHealth() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("store", store);
+    try {
+      Decision d = probe.decide("probe", 1);
+      out.put("reachable", d.source() == Decision.Source.STORE);
+    } catch (RuntimeException e) {
+      out.put("reachable", false);
+      out.put("error", e.toString());
+    }
+    return out;
+  }
+
+  /**
    * What the rules answer when the store cannot decide.
    *
    * @return the failure mode
@@ -209,6 +243,7 @@ public final class Sluice implements AutoCloseable {
   @Override
   public void close() {
     try {
+      probe.close();
       limiter.close();
     } finally {
       try {

@@ -15,6 +15,7 @@ import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.core.env.ConfigurableEnvironment;
 
 /**
@@ -28,6 +29,7 @@ import org.springframework.core.env.ConfigurableEnvironment;
 @ConditionalOnProperty(prefix = "sluice", name = "enabled", havingValue = "true",
     matchIfMissing = true)
 @EnableConfigurationProperties(SluiceProperties.class)
+@Import(SluiceMetricsConfiguration.class)
 public class SluiceAutoConfiguration {
 
   /** Created by Spring. */

@@ -5,10 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.redis.RedisServer;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
+import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -20,6 +25,8 @@ import org.springframework.test.context.DynamicPropertySource;
 @SpringBootTest(classes = TestApp.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = {"sluice.store=redis", "sluice.redis.deadline=2s", "sluice.failure-mode=closed"})
 @ActiveProfiles("memory")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@DirtiesContext
 class RedisMvcTest {
 
   static final RedisServer REDIS = RedisServer.start();
@@ -41,6 +48,7 @@ class RedisMvcTest {
   Sluice sluice;
 
   @Test
+  @Order(1)
   void freePlan_inRedis_burstOfThreeThen429_andTheBucketIsInRedis() {
     Http http = new Http(port);
     String k = "free-" + UUID.randomUUID();
@@ -61,6 +69,7 @@ class RedisMvcTest {
   }
 
   @Test
+  @Order(2)
   void proPlan_inRedis_tenPermits() {
     Http http = new Http(port);
     String k = "pro-" + UUID.randomUUID();
@@ -68,5 +77,20 @@ class RedisMvcTest {
       assertThat(http.get("/api/hello", "X-API-Key", k).statusCode()).isEqualTo(200);
     }
     assertThat(http.get("/api/hello", "X-API-Key", k).statusCode()).isEqualTo(429);
+  }
+
+  /** Last: the server goes away; health says so, and the closed failure mode answers 503. */
+  @Test
+  @Order(3)
+  void redisKilled_healthDown_andFailClosed503() {
+    Http http = new Http(port);
+    assertThat(http.get("/actuator/health/sluice").body()).contains("\"status\":\"UP\"");
+    REDIS.kill();
+    HttpResponse<String> health = http.get("/actuator/health/sluice");
+    assertThat(health.statusCode()).isEqualTo(503);
+    assertThat(health.body()).contains("\"status\":\"DOWN\"").contains("\"reachable\":false");
+    HttpResponse<String> refused = http.get("/api/hello", "X-API-Key", "free-" + UUID.randomUUID());
+    assertThat(refused.statusCode()).isEqualTo(503);
+    assertThat(refused.headers().firstValue("Retry-After")).isEmpty();
   }
 }
