@@ -34,13 +34,23 @@ public final class Sluice implements AutoCloseable {
   private final AutoCloseable closer;
   /** Decides on the store for a key of its own, to tell whether the store answers. */
   private final RateLimiter<String> probe;
+  private final RateStoreFactory storeFactory;
+  /** The limiters of {@link RateLimited} methods, one per rule, made at the first call. */
+  private final java.util.concurrent.ConcurrentHashMap<String, RateLimiter<String>> methods =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** The key of the call deciding on this thread, for the plans of a method limiter. */
+  private static final ThreadLocal<String> CALL_KEY = new ThreadLocal<>();
+  private final RateLimitListener listener;
   /** The shape the limiter was built with: what a live change cannot alter. */
   private final String shape;
   private volatile Settings settings;
   private volatile List<String> pending = List.of();
 
   private Sluice(Settings settings, HttpLimiter limiter, Map<String, Plans<String>> plans,
-      String store, AutoCloseable closer, RateLimiter<String> probe) {
+      String store, AutoCloseable closer, RateLimiter<String> probe, RateStoreFactory factory,
+      RateLimitListener listener) {
+    this.storeFactory = factory;
+    this.listener = listener;
     this.closer = closer;
     this.probe = probe;
     this.settings = settings;
@@ -101,7 +111,7 @@ public final class Sluice implements AutoCloseable {
       built.close();
       throw e;
     }
-    return new Sluice(s, built, plans, storeDescription, closer, probe);
+    return new Sluice(s, built, plans, storeDescription, closer, probe, store, listener);
   }
 
   private static Plans<String> plans(RuleSettings r) {
@@ -188,6 +198,62 @@ public final class Sluice implements AutoCloseable {
   }
 
   /**
+   * Decides a {@link RateLimited} call: {@code cost} permits from {@code key}'s bucket under the
+   * rule's plan or limits (buckets of their own, apart from the rule's HTTP buckets; the rule's
+   * live changes apply to both).
+   *
+   * @param rule the rule's name
+   * @param key the call's key; the rule's plan expression sees it as {@code #key}
+   * @param cost permits, at least 1
+   * @return the decision
+   * @throws IllegalArgumentException if there is no such rule or the cost is below 1
+   */
+  public Decision decideCall(String rule, String key, long cost) {
+    Objects.requireNonNull(key, "key");
+    if (cost < 1) {
+      throw new IllegalArgumentException("cost (" + cost + ") must be at least 1");
+    }
+    RateLimiter<String> l = methods.computeIfAbsent(rule, this::methodLimiter);
+    String previous = CALL_KEY.get();
+    CALL_KEY.set(key);
+    try {
+      return l.decide(hash(key), cost);
+    } finally {
+      if (previous == null) {
+        CALL_KEY.remove();
+      } else {
+        CALL_KEY.set(previous);
+      }
+    }
+  }
+
+  private RateLimiter<String> methodLimiter(String rule) {
+    Plans<String> p = plans.get(rule);
+    if (p == null) {
+      throw new IllegalArgumentException("@RateLimited(rule = \"" + rule
+          + "\") names no rule of sluice.rules " + plans.keySet());
+    }
+    RateLimiter.Builder b = RateLimiter.builder(p.keyedBy(hashed -> CALL_KEY.get()))
+        .name((rule + ".method").length() <= 64 ? rule + ".method" : rule)
+        .store(storeFactory).failureMode(failureMode());
+    if (listener != null) {
+      b.listener(listener);
+    }
+    return b.build();
+  }
+
+  /** A call's key as the store sees it: SHA-256, base64url (keys may be personal data). */
+  private static String hash(String key) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "m:" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(d);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
    * What the rules answer when the store cannot decide.
    *
    * @return the failure mode
@@ -243,6 +309,7 @@ public final class Sluice implements AutoCloseable {
   @Override
   public void close() {
     try {
+      methods.values().forEach(RateLimiter::close);
       probe.close();
       limiter.close();
     } finally {

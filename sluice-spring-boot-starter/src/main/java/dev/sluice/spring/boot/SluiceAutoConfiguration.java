@@ -29,7 +29,7 @@ import org.springframework.core.env.ConfigurableEnvironment;
 @ConditionalOnProperty(prefix = "sluice", name = "enabled", havingValue = "true",
     matchIfMissing = true)
 @EnableConfigurationProperties(SluiceProperties.class)
-@Import(SluiceMetricsConfiguration.class)
+@Import({SluiceMetricsConfiguration.class, SluiceMethodConfiguration.class})
 public class SluiceAutoConfiguration {
 
   /** Created by Spring. */
@@ -101,6 +101,17 @@ public class SluiceAutoConfiguration {
      * @param handler writes refusals (default: the RFC 9457 problem)
      * @return the filter's registration
      */
+    /**
+     * Answers {@link RateLimitedException} with 429 and a problem, in Spring MVC.
+     *
+     * @return the handler
+     */
+    @Bean
+    @ConditionalOnClass(name = "org.springframework.web.servlet.DispatcherServlet")
+    public RateLimitedExceptionHandler sluiceRateLimitedExceptionHandler() {
+      return new RateLimitedExceptionHandler();
+    }
+
     @Bean
     public FilterRegistrationBean<jakarta.servlet.Filter> sluiceFilter(Sluice sluice,
         ObjectProvider<RejectionHandler> handler) {

@@ -3,6 +3,7 @@ package dev.sluice.spring.boot;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.context.annotation.Import;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -13,7 +14,19 @@ import org.springframework.web.bind.annotation.RestController;
 @SpringBootConfiguration
 @EnableAutoConfiguration
 @RestController
+@Import(Reports.class)
 class TestApp {
+
+  private final Reports reports;
+
+  TestApp(Reports reports) {
+    this.reports = reports;
+  }
+
+  @GetMapping("/reports/{customer}")
+  String report(@PathVariable("customer") String customer) {
+    return reports.build(customer);
+  }
 
   @GetMapping({"/api/hello", "/open/hello", "/shadow/hello", "/other/hello"})
   String hello() {
