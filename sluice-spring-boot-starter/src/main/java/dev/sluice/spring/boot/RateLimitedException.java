@@ -11,7 +11,9 @@ public final class RateLimitedException extends RuntimeException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The rule that refused. */
   private final String rule;
+  /** The wait, or null (not serialized). */
   private final transient Duration retryAfter;
 
   /**

@@ -94,14 +94,6 @@ public class SluiceAutoConfiguration {
     public Servlet() {}
 
     /**
-     * The filter, ordered by {@code sluice.filter.order} (default after Spring Security's
-     * chain), on every path; exempt paths are the limiter's business.
-     *
-     * @param sluice the limits
-     * @param handler writes refusals (default: the RFC 9457 problem)
-     * @return the filter's registration
-     */
-    /**
      * Answers {@link RateLimitedException} with 429 and a problem, in Spring MVC.
      *
      * @return the handler
@@ -112,6 +104,14 @@ public class SluiceAutoConfiguration {
       return new RateLimitedExceptionHandler();
     }
 
+    /**
+     * The filter, ordered by {@code sluice.filter.order} (default after Spring Security's
+     * chain), on every path; exempt paths are the limiter's business.
+     *
+     * @param sluice the limits
+     * @param handler writes refusals (default: the RFC 9457 problem)
+     * @return the filter's registration
+     */
     @Bean
     public FilterRegistrationBean<jakarta.servlet.Filter> sluiceFilter(Sluice sluice,
         ObjectProvider<RejectionHandler> handler) {

@@ -40,8 +40,12 @@ class StartupFailureTest {
       RULE + "sluice.rules[0].plan=spel:#key ==,sluice.plans.free[0].permits=1,"
           + "sluice.plans.free[0].per=1s|sluice.rules[0].plan must be a SpEL expression",
       "sluice.rules[0].name=api|sluice.rules[0] must set one of plan and limits, was neither",
-      "sluice.store=redis," + RULE + "sluice.rules[0].limits[0].permits=1,"
-          + "sluice.rules[0].limits[0].per=1s|sluice.redis.uri must be set when sluice.store is redis",
+      "sluice.store=redis,sluice.redis.uri=http://127.0.0.1:1," + RULE
+          + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s"
+          + "|sluice.redis.uri must be a Redis URI (redis://host:port), was \"http://127.0.0.1:1\"",
+      "sluice.store=redis,sluice.redis.uri=redis://127.0.0.1:1,sluice.redis.deadline=0s," + RULE
+          + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s"
+          + "|sluice.redis.deadline must be from 1ms to 60s, was PT0S",
   })
   void badValue_stopsTheApplication_namingPropertyAndBound(String properties, String message) {
     Throwable failure = catchThrowable(() -> start(properties.split(",")));
