@@ -61,8 +61,7 @@ final class RedisStores {
     return SpringDataRedis.client(beans);
   }
 
-  /** The URI without its credentials (user info), for logs and the actuator endpoint. */
   static String redact(String uri) {
-    return uri.replaceFirst("//[^@/]*@", "//***@");
+    return Settings.redact(uri);
   }
 }

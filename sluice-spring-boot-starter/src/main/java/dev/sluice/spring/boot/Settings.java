@@ -243,10 +243,19 @@ final class Settings {
     return v;
   }
 
+  /** A Redis URI without its credentials (user info), for logs and the actuator endpoint. */
+  static String redact(String uri) {
+    return uri.replaceFirst("//[^@/]*@", "//***@");
+  }
+
   /** Everything a live change cannot alter in place: all but the limits. */
   String shape() {
     StringBuilder b = new StringBuilder();
-    b.append("store=").append(properties.store()).append(" redis=").append(properties.redis())
+    SluiceProperties.Redis redis = properties.redis();
+    b.append("store=").append(properties.store())
+        .append(" redis=").append(redis == null ? null
+            : (redis.uri() == null ? null : redact(redis.uri())) + " deadline=" + redis.deadline()
+                + " namespace=" + redis.namespace())
         .append(" failure-mode=").append(properties.failureMode())
         .append(" headers=").append(headers).append(" exempt=").append(exempt)
         .append(" trusted-proxies=").append(properties.trustedProxies())
