@@ -1,9 +1,11 @@
 package dev.sluice.http;
 
 import dev.sluice.Decision;
+import dev.sluice.FailureMode;
 import dev.sluice.InMemoryStore;
 import dev.sluice.Limit;
 import dev.sluice.Policy;
+import dev.sluice.RateLimitListener;
 import dev.sluice.RateLimiter;
 import dev.sluice.Ticker;
 import dev.sluice.spi.RateStoreFactory;
@@ -112,8 +114,12 @@ public final class HttpLimiter implements AutoCloseable {
           RateLimiter.Builder lb = r.plans() != null
               ? RateLimiter.builder(r.plans().keyedBy(HttpLimiter::material))
               : RateLimiter.builder(r.policy());
-          limiters[i] = lb.name(r.name()).ticker(b.ticker).store(b.store).shadow(r.shadow())
-              .build();
+          lb.name(r.name()).ticker(b.ticker).store(b.store).shadow(r.shadow())
+              .failureMode(b.failureMode);
+          if (b.listener != null) {
+            lb.listener(b.listener);
+          }
+          limiters[i] = lb.build();
           owned[i] = true;
         }
       }
@@ -515,6 +521,25 @@ public final class HttpLimiter implements AutoCloseable {
   }
 
   /**
+   * The limiter behind a rule: for status pages and metrics ({@link RateLimiter#size()},
+   * {@link RateLimiter#failureMode()}). A plan rule's limiter assigns plans by the key material
+   * this object hands it, so deciding on it directly fails; read it, do not decide on it.
+   *
+   * @param rule the rule's name
+   * @return its limiter
+   * @throws IllegalArgumentException if there is no such rule
+   */
+  public RateLimiter<String> limiter(String rule) {
+    Objects.requireNonNull(rule, "rule");
+    for (int i = 0; i < rules.length; i++) {
+      if (rules[i].name().equals(rule)) {
+        return limiters[i];
+      }
+    }
+    throw new IllegalArgumentException("no rule is named \"" + rule + "\"");
+  }
+
+  /**
    * The header groups written.
    *
    * @return the groups
@@ -566,6 +591,8 @@ public final class HttpLimiter implements AutoCloseable {
     private MissingKey missingKey = MissingKey.DENY;
     private Ticker ticker = Ticker.system();
     private RateStoreFactory store = InMemoryStore.factory();
+    private FailureMode failureMode = FailureMode.LOCAL;
+    private RateLimitListener listener;
 
     private Builder() {}
 
@@ -663,6 +690,30 @@ public final class HttpLimiter implements AutoCloseable {
      */
     public Builder store(RateStoreFactory factory) {
       this.store = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    /**
+     * What the limiters this object creates answer when their store cannot decide (default
+     * {@link FailureMode#LOCAL}, as for {@link RateLimiter.Builder#failureMode}).
+     *
+     * @param mode the failure mode
+     * @return this builder
+     */
+    public Builder failureMode(FailureMode mode) {
+      this.failureMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /**
+     * The listener of the limiters this object creates (default none), for metrics
+     * ({@code dev.sluice.micrometer.SluiceMetrics}); each limiter is named after its rule.
+     *
+     * @param l the listener
+     * @return this builder
+     */
+    public Builder listener(RateLimitListener l) {
+      this.listener = Objects.requireNonNull(l, "listener");
       return this;
     }
 

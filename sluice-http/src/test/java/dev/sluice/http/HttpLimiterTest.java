@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.Decision;
+import dev.sluice.FailureMode;
 import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
 import dev.sluice.Policy;
+import dev.sluice.RateLimitListener;
 import dev.sluice.RateLimiter;
 import dev.sluice.Ticker;
 import dev.sluice.spi.RateStore;
@@ -46,6 +48,28 @@ class HttpLimiterTest {
     @Override
     public List<String> headers(String name) {
       return headerMap.getOrDefault(name.toLowerCase(), List.of());
+    }
+  }
+
+  @Test
+  void builtLimiters_takeTheFailureModeAndListener_andAreFoundByRule() {
+    List<String> heard = new ArrayList<>();
+    RateLimitListener listener = new RateLimitListener() {
+      @Override
+      public void onDecision(String limiter, boolean allowed, Decision.Source source, long nanos) {
+        heard.add(limiter + ":" + allowed);
+      }
+    };
+    try (HttpLimiter limiter = HttpLimiter.builder().ticker(new ManualTicker())
+        .failureMode(FailureMode.CLOSED).listener(listener)
+        .rule(Rule.builder("a", Limit.perMinute(1)).build()).build()) {
+      limiter.decide(Req.get("/x"));
+      limiter.decide(Req.get("/x"));
+      assertThat(heard).containsExactly("a:true", "a:false");
+      assertThat(limiter.limiter("a").failureMode()).isEqualTo(FailureMode.CLOSED);
+      assertThat(limiter.limiter("a").size()).isEqualTo(1);
+      assertThatThrownBy(() -> limiter.limiter("b"))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"b\"");
     }
   }
 

@@ -1,0 +1,128 @@
+package dev.sluice.spring.boot;
+
+import dev.sluice.RateLimitListener;
+import dev.sluice.servlet.RateLimitFilter;
+import dev.sluice.servlet.RejectionHandler;
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import org.springframework.core.env.ConfigurableEnvironment;
+
+/**
+ * Sluice's auto-configuration: the {@link Sluice} limits from the {@code sluice.*} properties
+ * ({@link SluiceProperties}) and, in a servlet application, the rate-limit filter in front of
+ * it. Off with {@code sluice.enabled=false}. Each web stack, the actuator, metrics, live
+ * reconfiguration and {@code @RateLimited} have a configuration of their own, each active when
+ * its classes are present.
+ */
+@AutoConfiguration
+@ConditionalOnProperty(prefix = "sluice", name = "enabled", havingValue = "true",
+    matchIfMissing = true)
+@EnableConfigurationProperties(SluiceProperties.class)
+@Import({SluiceMetricsConfiguration.class, SluiceMethodConfiguration.class})
+public class SluiceAutoConfiguration {
+
+  /** Created by Spring. */
+  public SluiceAutoConfiguration() {}
+
+  /**
+   * The limits, built from the properties; a bad value stops the application.
+   *
+   * @param properties the {@code sluice.*} properties
+   * @param beans the application's beans (for its Redis client)
+   * @param listeners the listener receiving decisions (the metrics binding), if any
+   * @return the limits
+   */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnMissingBean
+  public Sluice sluice(SluiceProperties properties, ListableBeanFactory beans,
+      ObjectProvider<RateLimitListener> listeners) {
+    Settings.of(properties); // the properties are checked before any store is opened
+    StoreChoice store = StoreChoice.of(properties, beans);
+    try {
+      return Sluice.create(properties, store.factory(), store.description(),
+          listeners.getIfUnique(), store.closer());
+    } catch (RuntimeException | Error e) {
+      try {
+        store.closer().close();
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /** Live changes: limits follow the environment when Spring Cloud announces a change. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.cloud.context.environment.EnvironmentChangeEvent")
+  public static class Refresh {
+
+    /** Created by Spring. */
+    public Refresh() {}
+
+    /**
+     * Applies changed {@code sluice.*} properties on an {@code EnvironmentChangeEvent}.
+     *
+     * @param sluice the limits
+     * @param environment the application's environment
+     * @return the listener
+     */
+    @Bean
+    public ApplicationListener<?> sluiceRefresher(Sluice sluice,
+        ConfigurableEnvironment environment) {
+      return new SluiceRefresher(sluice, environment);
+    }
+  }
+
+  /** The servlet filter (Spring MVC, or any servlet application). */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+  @ConditionalOnClass({jakarta.servlet.Filter.class, FilterRegistrationBean.class})
+  public static class Servlet {
+
+    /** Created by Spring. */
+    public Servlet() {}
+
+    /**
+     * Answers {@link RateLimitedException} with 429 and a problem, in Spring MVC.
+     *
+     * @return the handler
+     */
+    @Bean
+    @ConditionalOnClass(name = "org.springframework.web.servlet.DispatcherServlet")
+    public RateLimitedExceptionHandler sluiceRateLimitedExceptionHandler() {
+      return new RateLimitedExceptionHandler();
+    }
+
+    /**
+     * The filter, ordered by {@code sluice.filter.order} (default after Spring Security's
+     * chain), on every path; exempt paths are the limiter's business.
+     *
+     * @param sluice the limits
+     * @param handler writes refusals (default: the RFC 9457 problem)
+     * @return the filter's registration
+     */
+    @Bean
+    public FilterRegistrationBean<jakarta.servlet.Filter> sluiceFilter(Sluice sluice,
+        ObjectProvider<RejectionHandler> handler) {
+      RateLimitFilter filter = RateLimitFilter.of(sluice.httpLimiter(),
+          handler.getIfUnique(RejectionHandler::problemJson));
+      FilterRegistrationBean<jakarta.servlet.Filter> reg =
+          new FilterRegistrationBean<>(new SluiceFilter(filter));
+      reg.setName("sluiceFilter");
+      reg.setOrder(sluice.properties().filter().order());
+      reg.addUrlPatterns("/*");
+      return reg;
+    }
+  }
+}

@@ -1,0 +1,24 @@
+package dev.sluice.spring.boot;
+
+import dev.sluice.InMemoryStore;
+import dev.sluice.spi.RateStoreFactory;
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.util.ClassUtils;
+
+/**
+ * The store the properties ask for: its factory, what to call it, and what to close at shutdown
+ * (only what the starter made).
+ */
+record StoreChoice(RateStoreFactory factory, String description, AutoCloseable closer) {
+
+  static StoreChoice of(SluiceProperties p, ListableBeanFactory beans) {
+    if (p.store() != SluiceProperties.Store.REDIS) {
+      return new StoreChoice(InMemoryStore.factory(), "memory", () -> { });
+    }
+    if (!ClassUtils.isPresent("dev.sluice.redis.RedisStore", StoreChoice.class.getClassLoader())) {
+      throw new IllegalArgumentException(
+          "sluice.store must be memory unless sluice-redis is on the class path, was redis");
+    }
+    return RedisStores.of(p, beans);
+  }
+}
