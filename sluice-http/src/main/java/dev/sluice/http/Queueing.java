@@ -32,8 +32,8 @@ final class Queueing {
   static Decision reserveIfQueued(Outcome o, Decision d) {
     long maxWait = o.rule.maxWaitNanos();
     if (maxWait == 0 || (d.allowed() && !d.wouldRefuse()) || !d.canEverSucceed()
-        || d.source() != Decision.Source.STORE) {
-      return d;
+        || (d.source() != Decision.Source.STORE && d.source() != Decision.Source.DENY_CACHE)) {
+      return d; // a refusal by the deny cache queues too: only the store's reservation decides
     }
     boolean shadow = d.wouldRefuse();
     if (shadow && d.retryAfterNanos() > maxWait) {
