@@ -74,6 +74,18 @@ class DemoRedisTest {
                 java.net.URI.create(demo.baseUrl() + "/hello")).header("X-API-Key", "q")
                 .timeout(java.time.Duration.ofSeconds(60)).build(),
             HttpResponse.BodyHandlers.ofString()));
+        if (i == 1) {
+          // once Redis has refused the second (and the store remembered it), the next two are
+          // refused by the deny cache, within the second the refusal stays valid
+          long until = System.nanoTime() + 30_000_000_000L;
+          Double denied = null;
+          while ((denied == null || denied < 1) && System.nanoTime() - until < 0) {
+            denied = scrape(demo.baseUrl()).get("sluice_decisions_total", "limiter", "api",
+                "result", "denied", "shadow", "false");
+          }
+          assertThat(denied).as("the second request refused once").isNotNull()
+              .isGreaterThanOrEqualTo(1.0);
+        }
       }
       for (java.util.concurrent.CompletableFuture<HttpResponse<String>> f : sent) {
         HttpResponse<String> r = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
