@@ -2,6 +2,7 @@ package dev.sluice;
 
 import dev.sluice.internal.Ticket;
 import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 import java.util.function.LongPredicate;
 
 /**
@@ -192,6 +193,19 @@ public final class Reservation {
     }
     long now = ticker.read();
     return dueAt - now > 0 && back.test(now);
+  }
+
+  /**
+   * Completes with true when the permits are due, without a thread per waiter: on the shared
+   * scheduler thread that {@link RateLimiter#acquireAsync} uses (see {@code docs/waiting.md}), or
+   * at once if due already; with false at once if the reservation was not granted. For adapters
+   * that reserve first and wait later (the HTTP layer's queueing). Cancelling the returned future
+   * before it completes cancels the reservation ({@link #cancel()}). Each call schedules anew.
+   *
+   * @return true when the permits are the caller's, false if not granted
+   */
+  public CompletionStage<Boolean> whenDue() {
+    return Waiting.async(this, Scheduler.shared());
   }
 
   /** The ticker the due instant is read on. */

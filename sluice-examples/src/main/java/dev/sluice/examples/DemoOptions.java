@@ -45,6 +45,9 @@ final class DemoOptions {
       "                           units ms, s|sec|second|seconds, m|min|minute|minutes,",
       "                           h|hr|hour|hours, d|day|days              [SLUICE_LIMIT]   default 10/s",
       "  --burst N                bucket capacity                           [SLUICE_BURST]   default: N of --limit",
+      "  --max-wait DURATION      queue an excess request for up to DURATION instead of",
+      "                           refusing it at once (nginx limit_req without nodelay):",
+      "                           0, 500ms, 2s, 1min, 1h (units as --limit) [SLUICE_MAX_WAIT] default 0",
       "  --key ip|header:NAME|bearer",
       "                           whose bucket a request uses               [SLUICE_KEY]     default ip",
       "  --trusted-proxies CIDRS  comma-separated proxies whose X-Forwarded-For is believed,",
@@ -64,6 +67,8 @@ final class DemoOptions {
       "                           limit in this server's memory)            [SLUICE_FAILURE_MODE] default local",
       "  --help                   print this and exit",
       "");
+
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,15})([a-z]*)");
 
   private static final Pattern LIMIT = Pattern.compile("(\\d{1,15})/(\\d{0,15})([a-z]+)");
 
@@ -97,6 +102,7 @@ final class DemoOptions {
     ENV.put("host", "SLUICE_HOST");
     ENV.put("limit", "SLUICE_LIMIT");
     ENV.put("burst", "SLUICE_BURST");
+    ENV.put("max-wait", "SLUICE_MAX_WAIT");
     ENV.put("key", "SLUICE_KEY");
     ENV.put("trusted-proxies", "SLUICE_TRUSTED_PROXIES");
     ENV.put("headers", "SLUICE_HEADERS");
@@ -111,6 +117,10 @@ final class DemoOptions {
   final String host;
   final String limitText;
   final Limit limit;
+  /** How long an excess request may wait for its permit; zero: refused at once. */
+  final Duration maxWait;
+  /** {@link #maxWait} as given ({@code 0} when not). */
+  final String maxWaitText;
   final String keyText;
   final KeyResolver key;
   /** The header a client must send its key in, or null for {@code ip}. */
@@ -126,7 +136,7 @@ final class DemoOptions {
   final List<String> methods;
 
   private DemoOptions(boolean help, int port, String host, String limitText, Limit limit,
-      String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
+      Duration maxWait, String maxWaitText, String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
       Set<HeaderGroup> headers, String redis, FailureMode failureMode, List<String> paths,
       List<String> methods) {
     this.help = help;
@@ -134,6 +144,8 @@ final class DemoOptions {
     this.host = host;
     this.limitText = limitText;
     this.limit = limit;
+    this.maxWait = maxWait;
+    this.maxWaitText = maxWaitText;
     this.keyText = keyText;
     this.key = key;
     this.keyHeader = keyHeader;
@@ -198,6 +210,8 @@ final class DemoOptions {
     String limitText = flags.getOrDefault("limit", "10/s");
     Limit rate = values.get("limit", "10/s", DemoOptions::parseLimit);
     Limit limit = values.get("burst", null, b -> b == null ? rate : withBurst(rate, limitText, b));
+    String maxWaitText = flags.getOrDefault("max-wait", "0").strip();
+    Duration maxWait = values.get("max-wait", "0", DemoOptions::parseMaxWait);
     String keyText = flags.getOrDefault("key", "ip");
     TrustedProxies trusted = values.get("trusted-proxies", "", DemoOptions::parseProxies);
     String keyHeader = values.get("key", "ip", DemoOptions::keyHeader);
@@ -215,7 +229,7 @@ final class DemoOptions {
     FailureMode failureMode = values.get("failure-mode", "local", DemoOptions::parseFailureMode);
     List<String> paths = values.get("paths", DEFAULT_PATHS, DemoOptions::parsePaths);
     List<String> methods = values.get("methods", null, DemoOptions::parseMethods);
-    return new DemoOptions(help, port, host, limitText, limit, keyText, key, keyHeader, trusted,
+    return new DemoOptions(help, port, host, limitText, limit, maxWait, maxWaitText, keyText, key, keyHeader, trusted,
         headers, redis, failureMode, paths, methods);
   }
 
@@ -392,6 +406,27 @@ final class DemoOptions {
   /** The failure mode as the flag spells it. */
   String failureModeText() {
     return failureMode.name().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * Parses {@code --max-wait}: {@code 0}, or a count and a unit of {@link #UNITS} as in
+   * {@code --limit} ({@code 500ms}, {@code 2s}, {@code 1min}).
+   */
+  static Duration parseMaxWait(String text) {
+    Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
+    if (m.matches() && m.group(2).isEmpty() && Long.parseLong(m.group(1)) == 0) {
+      return Duration.ZERO;
+    }
+    if (!m.matches() || !UNITS.containsKey(m.group(2))) {
+      throw new IllegalArgumentException("--max-wait \"" + text
+          + "\" must be 0 or a count and a unit, like 500ms, 2s, 1min or 1h: the unit one of ms;"
+          + " s, sec, second, seconds; m, min, minute, minutes; h, hr, hour, hours; d, day, days");
+    }
+    try {
+      return UNITS.get(m.group(2)).multipliedBy(Long.parseLong(m.group(1)));
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("--max-wait \"" + text + "\": too long", e);
+    }
   }
 
   /**

@@ -187,7 +187,7 @@ public final class DemoServer implements AutoCloseable {
     RateLimitFilter filter = RateLimitFilter.builder()
         .key(options.key)
         .rule(Rule.builder(limiter).paths(options.paths.toArray(new String[0]))
-            .methods(options.methods.toArray(new String[0])).build())
+            .methods(options.methods.toArray(new String[0])).maxWait(options.maxWait).build())
         .exempt(EXEMPT.toArray(new String[0]))
         .headers(options.headers.toArray(new HeaderGroup[0]))
         .rejectionHandler(history.denied(options.key, DecisionSource.rejectionHandler()))
@@ -202,7 +202,8 @@ public final class DemoServer implements AutoCloseable {
     server.addConnector(connector);
 
     ServletContextHandler context = new ServletContextHandler();
-    EnumSet<DispatcherType> request = EnumSet.of(DispatcherType.REQUEST);
+    // ASYNC too: a request queued by --max-wait comes back as an async dispatch when it is due
+    EnumSet<DispatcherType> request = EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC);
     context.addFilter(new FilterHolder(filter), "/*", request);
     context.addFilter(new FilterHolder(history.admitted(options.key)), "/*", request);
     context.addServlet(new ServletHolder(new PageServlet()), "");
@@ -336,7 +337,9 @@ public final class DemoServer implements AutoCloseable {
             + "\n";
     return "Sluice demo listening on " + url + "/\n"
         + "  Requests to " + options.scopeText() + " are limited to " + options.limitText
-        + " with bursts of " + options.limit.capacity() + " per " + who + "; headers: "
+        + " with bursts of " + options.limit.capacity() + " per " + who
+        + (options.maxWait.isZero() ? "" : ", excess requests queued up to " + options.maxWaitText)
+        + "; headers: "
         + options.headersText() + "\n"
         + store
         + "Try:\n"

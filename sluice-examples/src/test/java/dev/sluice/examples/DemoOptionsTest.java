@@ -253,4 +253,36 @@ class DemoOptionsTest {
     assertThat(parse(Map.of("SLUICE_LIMIT", "10/fortnight"), "--limit", "1/s").limit)
         .as("a flag wins over its variable").isEqualTo(Limit.perSecond(1));
   }
+
+  @Test
+  void parse_maxWait_durationsAsInLimitZeroByDefaultFromFlagOrEnvironment() {
+    assertThat(parse(Map.of()).maxWait).isEqualTo(Duration.ZERO);
+    assertThat(parse(Map.of(), "--max-wait", "500ms").maxWait).isEqualTo(Duration.ofMillis(500));
+    assertThat(parse(Map.of(), "--max-wait=2s").maxWait).isEqualTo(Duration.ofSeconds(2));
+    assertThat(parse(Map.of(), "--max-wait", "1min").maxWait).isEqualTo(Duration.ofMinutes(1));
+    assertThat(parse(Map.of(), "--max-wait", "0").maxWait).isEqualTo(Duration.ZERO);
+    assertThat(parse(Map.of(), "--max-wait", "0s").maxWait).isEqualTo(Duration.ZERO);
+    DemoOptions env = parse(Map.of("SLUICE_MAX_WAIT", "250ms"));
+    assertThat(env.maxWait).isEqualTo(Duration.ofMillis(250));
+    assertThat(env.maxWaitText).isEqualTo("250ms");
+    assertThat(parse(Map.of("SLUICE_MAX_WAIT", "250ms"), "--max-wait", "1s").maxWait)
+        .as("a flag wins over its variable").isEqualTo(Duration.ofSeconds(1));
+    assertThat(DemoOptions.USAGE).contains("--max-wait DURATION").contains("[SLUICE_MAX_WAIT]");
+  }
+
+  @Test
+  void parse_badMaxWait_refusedNamingTheFlagAndTheForms() {
+    assertThatThrownBy(() -> parse(Map.of(), "--max-wait", "5"))
+        .hasMessage("--max-wait \"5\" must be 0 or a count and a unit, like 500ms, 2s, 1min or 1h:"
+            + " the unit one of ms; s, sec, second, seconds; m, min, minute, minutes; h, hr, hour,"
+            + " hours; d, day, days");
+    assertThatThrownBy(() -> parse(Map.of(), "--max-wait", "-1s"))
+        .hasMessageStartingWith("--max-wait \"-1s\" must be 0 or a count and a unit");
+    assertThatThrownBy(() -> parse(Map.of(), "--max-wait", "2fortnights"))
+        .hasMessageStartingWith("--max-wait \"2fortnights\"");
+    assertThatThrownBy(() -> parse(Map.of(), "--max-wait", "999999999999999d"))
+        .hasMessage("--max-wait \"999999999999999d\": too long");
+    assertThatThrownBy(() -> parse(Map.of("SLUICE_MAX_WAIT", "soon")))
+        .hasMessageEndingWith(" (from the environment variable SLUICE_MAX_WAIT)");
+  }
 }

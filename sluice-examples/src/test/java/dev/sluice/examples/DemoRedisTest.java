@@ -55,6 +55,47 @@ class DemoRedisTest {
     return RedisServer.start();
   }
 
+  /**
+   * {@code --max-wait} on Redis: four requests at once on one key at 1/s (capacity 1) with a 10 s
+   * wait are all served, the last no earlier than 3 s after the burst began. The refusals that
+   * make them queue come from Redis or, for requests arriving within the second, from the deny
+   * cache: either way the request reserves in Redis and is never refused for the cache.
+   */
+  @Test
+  void maxWait_onRedis_queuedRequestsServedInTime_denyCacheRefusesNone() throws Exception {
+    try (RedisServer redis = redis(); DemoServer demo = DemoServer.start(DemoOptions.parse(
+        new String[] {"--port", "0", "--redis", redis.uri(), "--limit", "1/s", "--burst", "1",
+            "--key", "header:X-API-Key", "--max-wait", "10s"}, Map.<String, String>of()::get),
+        dev.sluice.Ticker.system())) {
+      long begin = System.nanoTime();
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        sent.add(DemoServerTest.CLIENT.sendAsync(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(demo.baseUrl() + "/hello")).header("X-API-Key", "q")
+                .timeout(java.time.Duration.ofSeconds(60)).build(),
+            HttpResponse.BodyHandlers.ofString()));
+        if (i == 1) {
+          // once Redis has refused the second (and the store remembered it), the next two are
+          // refused by the deny cache, within the second the refusal stays valid
+          long until = System.nanoTime() + 30_000_000_000L;
+          Double denied = null;
+          while ((denied == null || denied < 1) && System.nanoTime() - until < 0) {
+            denied = scrape(demo.baseUrl()).get("sluice_decisions_total", "limiter", "api",
+                "result", "denied", "shadow", "false");
+          }
+          assertThat(denied).as("the second request refused once").isNotNull()
+              .isGreaterThanOrEqualTo(1.0);
+        }
+      }
+      for (java.util.concurrent.CompletableFuture<HttpResponse<String>> f : sent) {
+        HttpResponse<String> r = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      }
+      assertThat(System.nanoTime() - begin).as("4 permits at 1/s from one: never early")
+          .isGreaterThanOrEqualTo(3_000_000_000L);
+    }
+  }
+
   @Test
   void twoServersOnOneRedis_shareEachKeysBucket_andStopClosesTheRedisClient() throws Exception {
     try (RedisServer redis = redis();

@@ -11,7 +11,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -98,6 +102,53 @@ class DemoServerTest {
           .as("only /hello is limited by default").isEmpty();
       assertThat(get(base + "/api/status").body()).as("the 404 took nothing")
           .contains("\"remaining\":20");
+    }
+  }
+
+  /**
+   * {@code --max-wait}: on a frozen manual ticker, of six requests at once one is served, two are
+   * queued (due 100 and 200 ms later, within 250 ms) and three refused; the queued ones are
+   * answered only once the ticker reaches their due instants.
+   */
+  @Test
+  void maxWait_excessRequestsQueuedAndServedWhenDue_beyondTheWaitRefused() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    try (DemoServer demo = start(ticker, "--port", "0", "--limit", "10/s", "--burst", "1",
+        "--max-wait", "250ms")) {
+      String base = demo.baseUrl();
+      assertThat(demo.banner()).contains(" per client IP, excess requests queued up to 250ms;"
+          + " headers: ");
+      List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        sent.add(CLIENT.sendAsync(HttpRequest.newBuilder(URI.create(base + "/hello"))
+            .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      // Frozen: the one permit and the three refusals answer now; the two queued cannot.
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (sent.stream().filter(CompletableFuture::isDone).count() < 4
+          && System.nanoTime() - deadline < 0) {
+        CompletableFuture.anyOf(sent.stream().filter(f -> !f.isDone())
+            .toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      }
+      List<Integer> early = new ArrayList<>();
+      for (CompletableFuture<HttpResponse<String>> f : sent) {
+        if (f.isDone()) {
+          early.add(f.get().statusCode());
+        }
+      }
+      assertThat(early).containsExactlyInAnyOrder(200, 429, 429, 429);
+      assertThat(sent.stream().filter(f -> !f.isDone()).count()).as("queued, not due").isEqualTo(2);
+      ticker.advance(Duration.ofMillis(200));
+      for (CompletableFuture<HttpResponse<String>> f : sent) {
+        HttpResponse<String> r = f.get(60, TimeUnit.SECONDS);
+        if (!early.remove((Integer) r.statusCode())) {
+          assertThat(r.statusCode()).isEqualTo(200);
+          assertThat(r.body()).isEqualTo("Hello from Sluice!\n");
+          assertThat(r.headers().firstValue("X-RateLimit-Remaining")).hasValue("0");
+        }
+      }
+      assertThat(get(base + "/api/status").body()).as("both queued permits used")
+          .contains("\"remaining\":0");
     }
   }
 

@@ -1,6 +1,5 @@
 package dev.sluice.http;
 
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -32,14 +31,16 @@ final class Charges {
     if (!SETTLED.compareAndSet(this, 0, 1)) {
       return;
     }
-    Duration held = null;
     for (Outcome o : outcomes) {
       if (!o.rule.charges(status)) {
-        if (held == null) {
-          held = limiter.heldSince(start);
-        }
-        limiter.giveBack(o, held);
+        // a queued request's permits were used from its due instant on: held since then
+        limiter.giveBack(o, limiter.heldSince(start + o.waitNanos));
       }
     }
+  }
+
+  /** Marks the charges settled without giving anything back (the caller does); false if they were. */
+  boolean claim() {
+    return SETTLED.compareAndSet(this, 0, 1);
   }
 }

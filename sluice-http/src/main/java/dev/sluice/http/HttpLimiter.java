@@ -7,6 +7,7 @@ import dev.sluice.Limit;
 import dev.sluice.Policy;
 import dev.sluice.RateLimitListener;
 import dev.sluice.RateLimiter;
+import dev.sluice.Reservation;
 import dev.sluice.Ticker;
 import dev.sluice.spi.RateStoreFactory;
 import java.time.Duration;
@@ -66,6 +67,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * permits back then ({@link RateLimiter#refund}, less the refill earned while the response was
  * pending, measured on this object's ticker; with the ticker still, exactly). While a response
  * is pending, its permits count: a concurrent request sees them taken.
+ *
+ * <h2>Queueing rules: waiting instead of refusing</h2>
+ * A rule built with {@link Rule.Builder#maxWait} decides as any rule; when it refuses a request
+ * that can succeed, it reserves the permits instead ({@link RateLimiter#reserve}), and if they
+ * will be due within its wait the request is admitted to wait: {@link Verdict#waitNanos()} is
+ * the wait, and the adapter passes it on when it is over ({@link Verdict#await()},
+ * {@link Verdict#whenDue()}), or gives it up with {@link Verdict#cancel()}. A request that
+ * would wait longer is refused (429, {@code Retry-After}); one costing more than a capacity is
+ * refused definitely (no {@code Retry-After}), never queued. All-or-nothing holds: a refusal by
+ * an enforced rule cancels the other rules' reservations (under the stripes, so each is still
+ * its bucket's latest write and gives its permits back) and refunds their decisions. The
+ * decision returns before the wait: no lock is held while a request waits. A queued request's
+ * headers describe its bucket at its due instant (no permit left in the limit that made it
+ * wait). A charge-on rule may queue too: its permits count from the due instant, and a refund
+ * after the response is measured from there. Listeners hear a request that queues twice: the
+ * refusal that made it queue and the reservation (allowed if granted). Under the {@code LOCAL}
+ * fallback a queueing rule refuses as one without a wait.
  *
  * <h2>What is limited</h2>
  * Exempt paths pass untouched, without headers. A rule for {@code GET} covers {@code HEAD}. A rule
@@ -217,8 +235,12 @@ public final class HttpLimiter implements AutoCloseable {
     for (int i = 0; i < outcomes.size(); i++) {
       charging |= outcomes.get(i).rule.chargesOnStatus();
     }
+    boolean queueing = false;
+    for (int i = 0; i < outcomes.size(); i++) {
+      queueing |= outcomes.get(i).rule.maxWaitNanos() > 0;
+    }
     // Read before anything is taken: the time a refund subtracts runs from here.
-    long start = charging || outcomes.size() > 1 ? ticker.read() : 0;
+    long start = charging || queueing || outcomes.size() > 1 ? ticker.read() : 0;
     boolean admitted = decide(outcomes, start);
     Outcome binding = binding(outcomes, admitted, ENFORCED);
     Outcome described = binding(outcomes, admitted, DESCRIBED);
@@ -229,8 +251,9 @@ public final class HttpLimiter implements AutoCloseable {
       if (binding == null) {
         binding = binding(outcomes, true, SHADOW);
       }
+      Charges charges = charging ? charges(outcomes, start) : null;
       return new Verdict(binding == null ? outcomes.get(0).decision : binding.decision, null,
-          written, shadowRefusals, charging ? charges(outcomes, start) : null);
+          written, shadowRefusals, charges, queueing ? waits(outcomes, start, charges) : null);
     }
     List<String> refusing = new ArrayList<>(1);
     if (binding == null) {
@@ -294,6 +317,41 @@ public final class HttpLimiter implements AutoCloseable {
     return new Charges(this, start, held);
   }
 
+  /**
+   * What an admitted request must wait for (its queueing rules' reservations), with what to give
+   * back if it is abandoned; or null if it may go on at once.
+   */
+  private Waits waits(List<Outcome> outcomes, long start, Charges charges) {
+    long wait = 0;
+    int reserved = 0;
+    int held = 0;
+    for (Outcome o : outcomes) {
+      if (o.reservation != null) {
+        reserved++;
+        wait = Math.max(wait, o.waitNanos);
+      }
+      if (o.reservation != null || o.holdsPermits()) {
+        held++;
+      }
+    }
+    if (reserved == 0) {
+      return null;
+    }
+    Reservation[] rs = new Reservation[reserved];
+    Outcome[] hs = new Outcome[held];
+    reserved = 0;
+    held = 0;
+    for (Outcome o : outcomes) {
+      if (o.reservation != null) {
+        rs[reserved++] = o.reservation;
+      }
+      if (o.reservation != null || o.holdsPermits()) {
+        hs[held++] = o;
+      }
+    }
+    return new Waits(this, ticker, start, hs, rs, wait, ticker.read(), charges);
+  }
+
   /** The time since {@code start} on this object's ticker (never negative). */
   Duration heldSince(long start) {
     return Duration.ofNanos(Math.max(0, ticker.read() - start));
@@ -350,7 +408,7 @@ public final class HttpLimiter implements AutoCloseable {
   private static Decision take(Outcome o) {
     String previous = enter(o);
     try {
-      return o.limiter.decide(o.key, o.cost);
+      return Queueing.reserveIfQueued(o, o.limiter.decide(o.key, o.cost));
     } finally {
       leave(previous);
     }
@@ -421,7 +479,11 @@ public final class HttpLimiter implements AutoCloseable {
     for (Outcome o : outcomes) {
       Decision d = o.decision;
       if (d.allowed() && !d.wouldRefuse() && d.source() != Decision.Source.FAILURE_OPEN) {
-        if (o.holdsPermits()) {
+        if (o.reservation != null) {
+          o.reservation.cancel(); // under the stripes: still the latest write, so given back
+          o.reservation = null;
+          o.waitNanos = 0;
+        } else if (o.holdsPermits()) {
           giveBack(o, held);
         }
         o.decision = null;

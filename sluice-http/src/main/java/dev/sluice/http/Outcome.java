@@ -2,6 +2,7 @@ package dev.sluice.http;
 
 import dev.sluice.Decision;
 import dev.sluice.RateLimiter;
+import dev.sluice.Reservation;
 
 /**
  * One rule applied to one request: its limiter, the hashed key, the cost, and the decision. The
@@ -16,6 +17,12 @@ final class Outcome {
   final String material;
   final long cost;
   Decision decision;
+  /**
+   * For a queueing rule ({@link Rule#maxWait()}) that reserved: the granted reservation (to
+   * cancel), and the wait from its making to its due instant; null and 0 otherwise.
+   */
+  Reservation reservation;
+  long waitNanos;
 
   Outcome(Rule rule, RateLimiter<String> limiter, int index, String key, String material,
       long cost) {

@@ -4,6 +4,7 @@ import dev.sluice.Limit;
 import dev.sluice.Plans;
 import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -42,6 +43,10 @@ import java.util.function.ToLongFunction;
  * only if its response's final status matches: taken before the response, given back after it
  * ({@link Verdict#complete}) when the status does not match; while pending, the permits count.
  *
+ * <p><b>Queueing rules</b> ({@link Builder#maxWait}) make an excess request wait for its permits
+ * instead of refusing it, up to the rule's wait: {@link Verdict#waitNanos()} says how long, and
+ * {@link Verdict#cancel()} gives the permits back if the request is abandoned.
+ *
  * <p>Immutable.
  */
 public final class Rule {
@@ -63,6 +68,8 @@ public final class Rule {
   private final boolean headers;
   private final IntPredicate chargeOn;
   private final String chargeOnText;
+  private final Duration maxWait;
+  private final long maxWaitNanos;
   private final PolicyText fixedText;
   /** Texts of the policies seen since (plans, live updates): copy on write, found by identity. */
   private volatile PolicyText[] texts = new PolicyText[0];
@@ -77,6 +84,8 @@ public final class Rule {
     this.headers = b.headers != null ? b.headers : !shadow;
     this.chargeOn = b.chargeOn;
     this.chargeOnText = b.chargeOnText;
+    this.maxWait = b.maxWait;
+    this.maxWaitNanos = saturatedNanos(b.maxWait);
     this.paths = List.copyOf(b.paths.isEmpty() ? List.of(PathPattern.compile("/**")) : b.paths);
     Set<String> m = new TreeSet<>(b.methods);
     if (m.contains("GET")) {
@@ -203,6 +212,29 @@ public final class Rule {
     return chargeOn == null || chargeOn.test(status);
   }
 
+  /**
+   * The longest an excess request waits for its permits before it is refused
+   * ({@link Builder#maxWait}); zero for a rule that refuses at once.
+   *
+   * @return the wait, zero or more
+   */
+  public Duration maxWait() {
+    return maxWait;
+  }
+
+  /** {@link #maxWait()} in nanoseconds, saturated at {@code Long.MAX_VALUE}. */
+  long maxWaitNanos() {
+    return maxWaitNanos;
+  }
+
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException tooLong) {
+      return Long.MAX_VALUE;
+    }
+  }
+
   /** Whether this rule charges only some statuses (its permits settle after the response). */
   boolean chargesOnStatus() {
     return chargeOn != null;
@@ -256,7 +288,8 @@ public final class Rule {
   public String toString() {
     return "Rule[" + name + ", " + paths + (methods.isEmpty() ? "" : ", " + new TreeSet<>(methods))
         + ", " + (plans != null ? plans : policy()) + (shadow ? ", shadow" : "")
-        + (chargeOnText != null ? ", charge on " + chargeOnText : "") + "]";
+        + (chargeOnText != null ? ", charge on " + chargeOnText : "")
+        + (maxWaitNanos > 0 ? ", max wait " + maxWait : "") + "]";
   }
 
   /** Builds a {@link Rule}. Not thread-safe. */
@@ -274,6 +307,7 @@ public final class Rule {
     private Boolean headers;
     private IntPredicate chargeOn;
     private String chargeOnText;
+    private Duration maxWait = Duration.ZERO;
 
     private Builder(String name, Policy policy, RateLimiter<String> limiter, Plans<String> plans) {
       this.name = name;
@@ -434,6 +468,34 @@ public final class Rule {
     public Builder chargeOn(IntPredicate statuses) {
       this.chargeOn = Objects.requireNonNull(statuses, "statuses");
       this.chargeOnText = "a predicate";
+      return this;
+    }
+
+    /**
+     * Queues instead of refusing (default {@link Duration#ZERO}: refuse at once): a request this
+     * rule cannot admit now reserves its permits if they will be due within {@code wait}
+     * ({@link RateLimiter#reserve}), and goes on when they are due, as nginx's {@code limit_req}
+     * without {@code nodelay}; one that would wait longer is refused (429, with
+     * {@code Retry-After}), and one costing more than the capacity is refused definitely, never
+     * queued. Queued requests of a key are due in the order they were reserved, each at the
+     * earliest instant the exact bucket holds its permits. With several rules all-or-nothing
+     * holds: if any enforced rule refuses, the other rules' reservations are cancelled and their
+     * permits given back. A shadow rule never delays a request: a request it would have queued
+     * is not one of its {@link Verdict#shadowRefusals()} and takes its permits as if enforcing.
+     * The rule's store must be able to reserve (in memory, Redis); one that cannot refuses as
+     * with a zero wait.
+     *
+     * @param wait the longest wait, zero or more
+     * @return this builder
+     * @throws IllegalArgumentException if {@code wait} is negative
+     */
+    public Builder maxWait(Duration wait) {
+      Objects.requireNonNull(wait, "wait");
+      if (wait.isNegative()) {
+        throw new IllegalArgumentException(
+            "rule \"" + name + "\": maxWait (" + wait + ") must be at least 0");
+      }
+      this.maxWait = wait;
       return this;
     }
 

@@ -3,6 +3,8 @@ package dev.sluice.http;
 import dev.sluice.Decision;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 
 /**
@@ -11,7 +13,18 @@ import java.util.function.BiConsumer;
  * alike), the refusal to render, the binding decision to publish to the application, and the
  * shadow rules that would have refused it. An adapter that passes the request on calls
  * {@link #complete} once its response's final status is known. Immutable, but for that one
- * completion.
+ * completion and the waiting below.
+ *
+ * <h2>Waiting (queueing rules)</h2>
+ * A request admitted by a rule with a wait ({@link Rule.Builder#maxWait}) may have to wait for
+ * its permits: {@link #waitNanos()} is then above zero, and the adapter passes the request on
+ * only once the wait is over, by one of three means, all of which hold no lock:
+ * {@link #await()} parks the calling thread; {@link #whenDue()} completes a future on the core's
+ * shared scheduler thread (for asynchronous adapters; resume the request on your own executor);
+ * or the adapter schedules {@link #waitNanos()} itself, measured from when {@code decide}
+ * returned. An adapter that gives up on a waiting request (client gone, timeout, shutdown) calls
+ * {@link #cancel()}, which gives its permits back. The headers and {@link #decision()} of a
+ * request that waits describe its state when served, at its due instant.
  */
 public final class Verdict {
 
@@ -26,6 +39,8 @@ public final class Verdict {
   private final List<String> shadowRefusals;
   /** Null unless a charge-on rule holds permits: then settled by {@link #complete}. */
   private final Charges charges;
+  /** Null unless the request must wait for queueing rules' permits ({@link Rule#maxWait()}). */
+  private final Waits waits;
 
   Verdict(Decision decision, Rejection rejection, String[] headers) {
     this(decision, rejection, headers, List.of(), null);
@@ -33,6 +48,12 @@ public final class Verdict {
 
   Verdict(Decision decision, Rejection rejection, String[] headers, List<String> shadowRefusals,
       Charges charges) {
+    this(decision, rejection, headers, shadowRefusals, charges, null);
+  }
+
+  Verdict(Decision decision, Rejection rejection, String[] headers, List<String> shadowRefusals,
+      Charges charges, Waits waits) {
+    this.waits = waits;
     this.decision = decision;
     this.rejection = rejection;
     this.headers = headers;
@@ -57,6 +78,60 @@ public final class Verdict {
     if (charges != null) {
       charges.settle(status);
     }
+  }
+
+  /**
+   * How long the request must wait before it goes on, in nanoseconds from when
+   * {@link HttpLimiter#decide} returned: zero if it may go on at once (and for refused and
+   * unlimited requests). Waiting this long on {@link System#nanoTime()} is never early for the
+   * buckets of limiters on the system ticker (every reservation was made before {@code decide}
+   * returned); {@link #await()} and {@link #whenDue()} wait by the limiters' own tickers.
+   *
+   * @return the wait, at least 0
+   */
+  public long waitNanos() {
+    return waits == null ? 0 : waits.waitNanos();
+  }
+
+  /**
+   * Parks the calling thread until the request may go on ({@code LockSupport.parkNanos}, in a
+   * loop, by the HTTP limiter's ticker), holding no lock. Interruption while waiting cancels
+   * ({@link #cancel()}) and returns false, the thread's interrupt flag still set; so does a
+   * {@link #cancel()} from another thread. Returns true at once for a request that need not wait.
+   *
+   * @return true once the request may go on; false if interrupted or cancelled
+   */
+  public boolean await() {
+    return waits == null || waits.await();
+  }
+
+  /**
+   * Completes with true when the request may go on, without holding a thread: at once if it need
+   * not wait, else at the last due instant of its reservations, on the core's shared scheduler
+   * thread ({@code sluice-scheduler}: hand the request on to an executor of your own, do not
+   * serve it there). Completes with false if the verdict is {@link #cancel() cancelled} first.
+   * Cancelling the returned future before then cancels the verdict. The same future for every
+   * call.
+   *
+   * @return true when due, false if cancelled
+   */
+  public CompletionStage<Boolean> whenDue() {
+    return waits == null ? CompletableFuture.completedFuture(true)
+        : waits.whenDue();
+  }
+
+  /**
+   * Gives up a request that is still waiting (the client went away, a timeout, shutdown): its
+   * reservations are cancelled (each gives its permits back if nothing was reserved after it on
+   * its bucket: {@link dev.sluice.Reservation#cancel()}) and the permits its other rules took are
+   * refunded, so that, as far as the cancel rule allows, it takes from no rule; its charge-on
+   * rules are settled (a later {@link #complete} does nothing). Does nothing once the request is
+   * due (it may have gone on), for a request that did not wait, or after a first call.
+   *
+   * @return whether every reservation gave its permits back (false if nothing was cancelled)
+   */
+  public boolean cancel() {
+    return waits != null && waits.cancel();
   }
 
   /**

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.Decision;
 import dev.sluice.Limit;
+import dev.sluice.ManualTicker;
 import dev.sluice.Policy;
+import dev.sluice.Reservation;
 import dev.sluice.Ticker;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -77,6 +79,42 @@ class DenyCacheTest {
       assertThat(store.stats.roundTrips.get()).as("a larger request is refused locally").isEqualTo(trips);
       assertThat(store.decide("a", 1).allowed()).isTrue();
       assertThat(store.stats.roundTrips.get()).as("a smaller one asks Redis").isEqualTo(trips + 1);
+    }
+  }
+
+  /**
+   * The deny cache never refuses a reservation that the wait could serve: with a refusal cached
+   * (and answering takes locally), a reservation still goes to Redis, which grants it when the
+   * wait is exactly what it needs and refuses it 1 µs below (on the script's clock moved by a
+   * manual ticker, which the cache reads too).
+   */
+  @Test
+  void reserve_withARefusalCached_decidedByRedisWithinTheWait() {
+    ManualTicker t = new ManualTicker(Long.MAX_VALUE - Duration.ofMillis(70).toNanos());
+    Policy tenPerSecond = Policy.of(Limit.perSecond(10).withCapacity(1));
+    try (RedisStore.Factory cached = RedisStore.factory(SharedRedis.uri())
+            .deadline(Duration.ofSeconds(5)).clocks(TestClocks.tickers());
+        RedisStore<String> store = cached.create(SharedRedis.uniqueName("denyreserve"),
+            tenPerSecond, t)) {
+      assertThat(store.decide("k", 1).allowed()).isTrue();
+      assertThat(store.decide("k", 1).allowed()).isFalse(); // remembered: due in 100 ms
+      t.advance(Duration.ofMillis(50));
+      long hits = store.stats.cacheHits.get();
+      long trips = store.stats.roundTrips.get();
+      Decision local = store.decide("k", 1);
+      assertThat(local.allowed()).isFalse();
+      assertThat(store.stats.cacheHits.get()).as("a take is refused by the cache").isEqualTo(hits + 1);
+      Reservation served = store.reserve("k", tenPerSecond, 1, Duration.ofMillis(50).toNanos());
+      assertThat(served.granted()).as("the wait it needs, exactly: " + served).isTrue();
+      assertThat(served.delay()).isEqualTo(Duration.ofMillis(50));
+      Reservation below = store.reserve("k", tenPerSecond, 1,
+          Duration.ofMillis(150).minusNanos(1_000).toNanos());
+      assertThat(below.granted()).as("1 µs short of the 150 ms it needs").isFalse();
+      Reservation exact = store.reserve("k", tenPerSecond, 1, Duration.ofMillis(150).toNanos());
+      assertThat(exact.granted()).isTrue();
+      assertThat(store.stats.roundTrips.get()).as("every reservation asked Redis")
+          .isEqualTo(trips + 3);
+      assertThat(store.stats.cacheHits.get()).isEqualTo(hits + 1);
     }
   }
 

@@ -11,6 +11,7 @@ import dev.sluice.http.RequestView;
 import dev.sluice.http.Rule;
 import dev.sluice.http.Verdict;
 import dev.sluice.spi.RateStoreFactory;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.DispatcherType;
@@ -27,6 +28,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A Jakarta Servlet filter that rate-limits requests: a thin adapter over {@link HttpLimiter},
@@ -58,6 +61,29 @@ import java.util.Set;
  * or the application sent). An exception thrown by the chain, or an async error
  * ({@link AsyncListener#onError}), counts as status 500. Error dispatches that follow pass
  * through without charging or settling again.
+ *
+ * <p><b>Queued requests</b> (rules with {@link Rule.Builder#maxWait}) wait for their permits
+ * after the decision, holding no lock (the decision and its striped locks are over), with the
+ * verdict's headers already set (they describe the request as served). How they wait:
+ * <ul>
+ *   <li>A request that supports async ({@link ServletRequest#isAsyncSupported()}: every filter
+ *       and the servlet of its chain are async-capable) is put in async mode and holds no thread:
+ *       the core's shared scheduler releases it at its due instant ({@link Verdict#whenDue()}),
+ *       only to call {@link AsyncContext#dispatch()}, and the container passes it through the
+ *       chain again on one of its threads, as an {@link DispatcherType#ASYNC} dispatch that this
+ *       filter serves (so map the filter for {@code ASYNC} as well as {@code REQUEST}: a
+ *       container that skips it still serves the request, but its charge-on rules keep their
+ *       charges). The async timeout is the wait plus 30 s; a timeout before the request is due
+ *       cancels its verdict (the permits go back) and answers 503, an error (the container
+ *       reporting the client gone) cancels it and ends the request.</li>
+ *   <li>Otherwise the container thread parks until due ({@link Verdict#await()}). An interrupted
+ *       wait (the container stopping) cancels the verdict, keeps the interrupt flag, and answers
+ *       503: the server gave up, the client did nothing wrong.</li>
+ * </ul>
+ * Why this design: a queue of waiting requests costs no thread where the container allows it
+ * (nginx's {@code limit_req} holds no worker either), and the scheduler thread does no request
+ * work, so one slow response cannot delay the release of the next; parking is the fallback that
+ * works in every chain.
  */
 public final class RateLimitFilter implements Filter, AutoCloseable {
 
@@ -76,6 +102,8 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
   public static final String SHADOW_REFUSALS_ATTRIBUTE = "dev.sluice.shadowRefusals";
 
   private static final String APPLIED = RateLimitFilter.class.getName() + ".applied";
+  /** The verdict of a queued request waiting in async mode, until it is dispatched again. */
+  private static final String QUEUED = RateLimitFilter.class.getName() + ".queued";
 
   private final HttpLimiter limiter;
   private final boolean owned;
@@ -113,6 +141,14 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
   @Override
   public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
       throws IOException, ServletException {
+    if (req.getDispatcherType() == DispatcherType.ASYNC
+        && req.getAttribute(QUEUED) instanceof Verdict queued
+        && req instanceof HttpServletRequest request
+        && res instanceof HttpServletResponse response) {
+      request.removeAttribute(QUEUED); // resumed once its wait is over: serve it now
+      proceed(request, response, chain, queued);
+      return;
+    }
     if (!(req instanceof HttpServletRequest request) || !(res instanceof HttpServletResponse response)
         || req.getDispatcherType() != DispatcherType.REQUEST || req.getAttribute(APPLIED) != null) {
       chain.doFilter(req, res);
@@ -134,8 +170,24 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
       rejectionHandler.reject(request, response, verdict.rejection().orElseThrow());
       return;
     }
+    if (verdict.waitNanos() > 0) {
+      if (request.isAsyncSupported()) {
+        Waiter.start(request, response, verdict);
+        return;
+      }
+      if (!verdict.await()) { // parked, holding no lock; false: interrupted, permits given back
+        response.sendError(HttpServletResponse.SC_SERVICE_UNAVAILABLE);
+        return;
+      }
+    }
+    proceed(request, response, chain, verdict);
+  }
+
+  /** Passes an admitted request on and settles its verdict with the final status. */
+  private static void proceed(HttpServletRequest request, HttpServletResponse response,
+      FilterChain chain, Verdict verdict) throws IOException, ServletException {
     try {
-      chain.doFilter(req, res);
+      chain.doFilter(request, response);
     } catch (Throwable t) {
       try {
         verdict.complete(500); // documented: an exception is a 500, whatever the error page sends
@@ -146,6 +198,79 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
     }
     if (!request.isAsyncStarted() || !settleOnCompletion(request, response, verdict)) {
       verdict.complete(finalStatus(response));
+    }
+  }
+
+  /** How long the container may keep a queued request in async mode beyond its wait. */
+  private static final long ASYNC_MARGIN_MILLIS = 30_000;
+
+  /**
+   * A queued request in async mode, released by the core's scheduler: at the due instant it is
+   * dispatched again ({@link AsyncContext#dispatch()}, on a container thread), and this filter
+   * serves it then; a timeout or an error first cancels its verdict (its permits go back) and
+   * ends it. Exactly one of the two wins.
+   */
+  private static final class Waiter implements AsyncListener {
+    private static final int WAITING = 0;
+    private static final int RESUMED = 1;
+    private static final int ABANDONED = 2;
+
+    private final Verdict verdict;
+    private final AsyncContext async;
+    private final AtomicInteger state = new AtomicInteger(WAITING);
+
+    private Waiter(Verdict verdict, AsyncContext async) {
+      this.verdict = verdict;
+      this.async = async;
+    }
+
+    static void start(HttpServletRequest request, HttpServletResponse response, Verdict verdict) {
+      request.setAttribute(QUEUED, verdict);
+      AsyncContext async = request.startAsync(request, response);
+      async.setTimeout(TimeUnit.NANOSECONDS.toMillis(verdict.waitNanos()) + 1 + ASYNC_MARGIN_MILLIS);
+      Waiter w = new Waiter(verdict, async);
+      async.addListener(w);
+      // completed on the scheduler's thread: it only hands the request back to the container
+      verdict.whenDue().whenComplete((due, failure) -> {
+        if (Boolean.TRUE.equals(due) && w.state.compareAndSet(WAITING, RESUMED)) {
+          async.dispatch();
+        }
+      });
+    }
+
+    private boolean abandon() {
+      if (!state.compareAndSet(WAITING, ABANDONED)) {
+        return false;
+      }
+      verdict.cancel();
+      return true;
+    }
+
+    @Override
+    public void onTimeout(AsyncEvent event) throws IOException {
+      if (abandon()) {
+        if (event.getSuppliedResponse() instanceof HttpServletResponse r && !r.isCommitted()) {
+          r.setStatus(HttpServletResponse.SC_SERVICE_UNAVAILABLE);
+        }
+        async.complete();
+      }
+    }
+
+    @Override
+    public void onError(AsyncEvent event) {
+      if (abandon()) {
+        async.complete(); // the client went away, or the container failed the request
+      }
+    }
+
+    @Override
+    public void onComplete(AsyncEvent event) {
+      abandon(); // ended before it was due (the container is stopping): give the permits back
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {
+      // the resumed request's own async cycle is the application's
     }
   }
 

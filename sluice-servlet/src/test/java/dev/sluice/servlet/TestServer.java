@@ -61,6 +61,29 @@ final class TestServer implements AutoCloseable {
   }
 
   /**
+   * A server on which nothing is async-capable, the filters applied to requests only, with {@code app} answering every path.
+   */
+  static TestServer startPlain(HttpServlet app, Filter... filters) throws Exception {
+    Server server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler();
+    for (Filter f : filters) {
+      FilterHolder holder = new FilterHolder(f);
+      holder.setAsyncSupported(false);
+      context.addFilter(holder, "/*", EnumSet.of(DispatcherType.REQUEST));
+    }
+    ServletHolder holder = new ServletHolder(app);
+    holder.setAsyncSupported(false);
+    context.addServlet(holder, "/");
+    server.setHandler(context);
+    server.start();
+    return new TestServer(server, connector.getLocalPort());
+  }
+
+  /**
    * With {@code servlets} mapped by path as well, every servlet and filter async-capable, the
    * filters applied to every dispatch type (request, forward, async, error), and an error page
    * at {@code /error} (a servlet answering {@code error <status>}) for statuses 400 to 599 and
