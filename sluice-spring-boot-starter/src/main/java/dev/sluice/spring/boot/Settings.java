@@ -31,12 +31,13 @@ final class Settings {
   /** A parsed rule: everything but its policies is its shape. */
   record RuleSettings(String name, List<String> paths, List<String> methods, String keyText,
       KeyResolver key, String keyPrefix, String planText, Expressions.Compiled planExpression,
-      Map<String, Policy> policies, long cost, boolean shadow, int[] chargeOn) {
+      Map<String, Policy> policies, long cost, boolean shadow, int[] chargeOn,
+      java.time.Duration maxWait) {
 
     String shape() {
       return name + " paths=" + paths + " methods=" + methods + " key=" + keyText + " plan="
           + planText + " plans=" + policies.keySet() + " cost=" + cost + " shadow=" + shadow
-          + " charge-on=" + java.util.Arrays.toString(chargeOn);
+          + " charge-on=" + java.util.Arrays.toString(chargeOn) + " max-wait=" + maxWait;
     }
   }
 
@@ -181,9 +182,9 @@ final class Settings {
       throw new IllegalArgumentException(
           path + ".cost must be from 1 to 10^15, was " + r.cost());
     }
-    if (r.maxWait() != null && !r.maxWait().isZero()) {
-      throw new IllegalArgumentException(
-          path + ".max-wait must be 0s (waiting is not wired in this version), was " + r.maxWait());
+    java.time.Duration maxWait = r.maxWait() == null ? java.time.Duration.ZERO : r.maxWait();
+    if (maxWait.isNegative()) {
+      throw new IllegalArgumentException(path + ".max-wait must be at least 0s, was " + maxWait);
     }
     List<String> paths = r.paths() == null ? List.of() : List.copyOf(r.paths());
     List<String> methods = r.methods() == null ? List.of()
@@ -197,7 +198,8 @@ final class Settings {
       }
     }
     return new RuleSettings(r.name(), paths, methods, keyText, key, prefix, r.plan(),
-        planExpression, java.util.Collections.unmodifiableMap(policies), r.cost(), r.shadow(), chargeOn);
+        planExpression, java.util.Collections.unmodifiableMap(policies), r.cost(), r.shadow(), chargeOn,
+        maxWait);
   }
 
   private static Policy policy(List<LimitProperties> limits, String path) {

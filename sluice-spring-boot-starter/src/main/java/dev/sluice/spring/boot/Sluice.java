@@ -90,7 +90,7 @@ public final class Sluice implements AutoCloseable {
       Plans<String> p = plans(r);
       plans.put(r.name(), p);
       Rule.Builder rb = Rule.builder(r.name(), p).key(r.key()).permits(r.cost())
-          .shadow(r.shadow());
+          .shadow(r.shadow()).maxWait(r.maxWait());
       if (!r.paths().isEmpty()) {
         rb.paths(r.paths().toArray(String[]::new));
       }

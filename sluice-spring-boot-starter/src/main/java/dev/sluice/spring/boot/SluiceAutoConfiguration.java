@@ -122,6 +122,9 @@ public class SluiceAutoConfiguration {
       reg.setName("sluiceFilter");
       reg.setOrder(sluice.properties().filter().order());
       reg.addUrlPatterns("/*");
+      // a request queued by max-wait resumes on an ASYNC dispatch, which the filter serves
+      reg.setDispatcherTypes(jakarta.servlet.DispatcherType.REQUEST,
+          jakarta.servlet.DispatcherType.ASYNC);
       return reg;
     }
   }

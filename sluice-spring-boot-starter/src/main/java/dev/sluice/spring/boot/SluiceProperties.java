@@ -102,7 +102,8 @@ public record SluiceProperties(
    * @param limits the rule's own limits, instead of a plan
    * @param cost permits each request takes (default 1)
    * @param shadow decide and count, but refuse nothing (default false)
-   * @param maxWait how long a request may wait for its permits (only {@code 0s} for now)
+   * @param maxWait how long an excess request may wait for its permits before it is refused
+   *     ({@code 0s}, the default: refused at once)
    * @param chargeOn the response statuses that keep their permits (default empty: every
    *     request is charged)
    */

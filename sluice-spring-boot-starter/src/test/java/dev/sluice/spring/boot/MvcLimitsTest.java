@@ -50,6 +50,26 @@ class MvcLimitsTest {
     assertThat(retryAfter).isBetween(1700L, 1800L);
   }
 
+  /**
+   * {@code max-wait: 2s} on 5 per second (burst 1) and 3 per hour: the second and third requests
+   * wait their turn (due 200 and 400 ms after the first's decision, never earlier) and are
+   * served; the fourth would wait about 20 minutes for the hourly limit and is refused at once.
+   */
+  @Test
+  void maxWait_excessRequestsQueueWithinTheWait_beyondItRefused() {
+    String k = key("q-");
+    long sent = System.nanoTime();
+    for (int i = 0; i < 3; i++) {
+      assertThat(http.get("/queued/hello", "X-API-Key", k).statusCode()).as("request %d", i + 1)
+          .isEqualTo(200);
+    }
+    assertThat(System.nanoTime() - sent).as("the third was due 400 ms after the first")
+        .isGreaterThanOrEqualTo(400_000_000L);
+    HttpResponse<String> refused = http.get("/queued/hello", "X-API-Key", k);
+    assertThat(refused.statusCode()).isEqualTo(429);
+    assertThat(refused.body()).contains("\"violated-policies\":[\"queued\"]");
+  }
+
   @Test
   void proPlan_chosenBySpel_hasTenPermits() {
     String k = key("pro-");

@@ -33,6 +33,8 @@ class StartupFailureTest {
       RULE + "sluice.rules[0].limits[0].permits=2000000000,sluice.rules[0].limits[0].per=1ns"
           + "|sluice.rules[0].limits[0]: rate (2000000000 per PT0.000000001S) exceeds the maximum",
       RULE + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s,"
+          + "sluice.rules[0].max-wait=-1s|sluice.rules[0].max-wait must be at least 0s, was PT-1S",
+      RULE + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s,"
           + "sluice.rules[0].charge-on[0]=700|sluice.rules[0].charge-on[0] must be from 100 to 599, was 700",
       RULE + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s,"
           + "sluice.rules[1].name=api,sluice.rules[1].limits[0].permits=1,sluice.rules[1].limits[0].per=1s"

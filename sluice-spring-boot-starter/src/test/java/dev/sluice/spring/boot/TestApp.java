@@ -28,7 +28,7 @@ class TestApp {
     return reports.build(customer);
   }
 
-  @GetMapping({"/api/hello", "/open/hello", "/shadow/hello", "/other/hello"})
+  @GetMapping({"/api/hello", "/open/hello", "/shadow/hello", "/other/hello", "/queued/hello"})
   String hello() {
     return "hello";
   }
