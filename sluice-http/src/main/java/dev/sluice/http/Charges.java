@@ -1,6 +1,10 @@
 package dev.sluice.http;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -41,5 +45,28 @@ final class Charges {
         limiter.giveBack(o, held);
       }
     }
+  }
+
+  /**
+   * {@link #settle} through the stores' asynchronous refunds: the first call gives back and
+   * completes when the refunds are answered; later calls complete at once.
+   */
+  CompletionStage<Void> settleAsync(int status) {
+    if (!SETTLED.compareAndSet(this, 0, 1)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Duration held = null;
+    List<CompletableFuture<?>> refunds = null;
+    for (Outcome o : outcomes) {
+      if (!o.rule.charges(status)) {
+        if (held == null) {
+          held = limiter.heldSince(start);
+          refunds = new ArrayList<>(outcomes.length);
+        }
+        refunds.add(limiter.giveBackAsync(o, held).toCompletableFuture());
+      }
+    }
+    return refunds == null ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.allOf(refunds.toArray(new CompletableFuture<?>[0]));
   }
 }

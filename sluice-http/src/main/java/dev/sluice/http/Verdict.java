@@ -3,6 +3,8 @@ package dev.sluice.http;
 import dev.sluice.Decision;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 
 /**
@@ -58,6 +60,24 @@ public final class Verdict {
       charges.settle(status);
     }
   }
+
+  /**
+   * The asynchronous form of {@link #complete}, for adapters that must not block: the same
+   * settlement through the stores' asynchronous refunds ({@link dev.sluice.RateLimiter#refundAsync}),
+   * completed when they are answered (with the in-memory store, on return). Only the first call
+   * of either form acts.
+   *
+   * @param status the response's final status, from 100 to 599
+   * @return completed once settled; exceptionally if a refund failed other than by an
+   *     unreachable store (which keeps the permits)
+   * @throws IllegalArgumentException if {@code status} is out of range
+   */
+  public CompletionStage<Void> completeAsync(int status) {
+    Rule.checkStatus("status", status);
+    return charges == null ? DONE : charges.settleAsync(status);
+  }
+
+  private static final CompletionStage<Void> DONE = CompletableFuture.completedStage(null);
 
   /**
    * The shadow rules ({@link Rule#shadow()}) that would have refused this request had they
