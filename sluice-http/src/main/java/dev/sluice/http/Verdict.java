@@ -62,6 +62,16 @@ public final class Verdict {
   }
 
   /**
+   * Whether {@link #complete} has anything to settle: charge-on rules hold permits of this
+   * request. An adapter may skip reporting the final status when not.
+   *
+   * @return true if completing may give permits back
+   */
+  public boolean settles() {
+    return charges != null;
+  }
+
+  /**
    * The asynchronous form of {@link #complete}, for adapters that must not block: the same
    * settlement through the stores' asynchronous refunds ({@link dev.sluice.RateLimiter#refundAsync}),
    * completed when they are answered (with the in-memory store, on return). Only the first call

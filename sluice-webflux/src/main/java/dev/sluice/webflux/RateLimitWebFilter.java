@@ -152,8 +152,8 @@ public final class RateLimitWebFilter implements WebFilter, Ordered {
     if (!verdict.allowed()) {
       return rejectionWriter.reject(exchange, verdict.rejection().orElseThrow());
     }
-    if (decision == null) {
-      return chain.filter(exchange); // unlimited: nothing to settle
+    if (!verdict.settles()) {
+      return chain.filter(exchange); // no charge-on rule holds permits: nothing to settle
     }
     response.beforeCommit(() -> {
       // Wait for the refunds (none without charge-on rules): once the client has its answer,
