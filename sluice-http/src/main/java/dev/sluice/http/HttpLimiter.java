@@ -300,7 +300,22 @@ public final class HttpLimiter implements AutoCloseable {
     long start = charging || outcomes.size() > 1 ? ticker.read() : 0;
     CompletionStage<Boolean> admitted;
     try {
-      admitted = decideAllAsync(outcomes, start);
+      if (outcomes.size() == 1) {
+        // One rule: no stage of our own while the store has answered already (in memory).
+        Outcome o = outcomes.get(0);
+        CompletableFuture<Decision> taken = takeAsync(o).toCompletableFuture();
+        if (taken.isDone() && !taken.isCompletedExceptionally()) {
+          o.decision = taken.join();
+          return CompletableFuture.completedFuture(
+              verdict(outcomes, o.decision.allowed(), chargingOn, start));
+        }
+        admitted = taken.thenApply(d -> {
+          o.decision = d;
+          return d.allowed();
+        });
+      } else {
+        admitted = decideAllAsync(outcomes, start);
+      }
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -367,19 +382,12 @@ public final class HttpLimiter implements AutoCloseable {
   }
 
   /**
-   * Every rule decides, asynchronously and at once; if any enforced rule refuses, the rules that
+   * Two or more rules decide, asynchronously and at once; if any enforced rule refuses, the rules that
    * took permits give them back ({@link #giveBackAsync}) and their decisions are dropped, as in
    * {@link #decideAll}. Completes, with whether all admitted, once every decision and refund is
    * answered.
    */
   private CompletionStage<Boolean> decideAllAsync(List<Outcome> outcomes, long start) {
-    if (outcomes.size() == 1) {
-      Outcome o = outcomes.get(0);
-      return takeAsync(o).thenApply(d -> {
-        o.decision = d;
-        return d.allowed();
-      });
-    }
     CompletableFuture<?>[] takes = new CompletableFuture<?>[outcomes.size()];
     for (int i = 0; i < takes.length; i++) {
       Outcome o = outcomes.get(i);
