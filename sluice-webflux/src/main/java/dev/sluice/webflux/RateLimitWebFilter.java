@@ -52,11 +52,12 @@ import reactor.core.publisher.SignalType;
  * <p><b>After the response</b> the filter reports its final status to the verdict
  * ({@link Verdict#completeAsync}), which settles the charge-on rules, exactly once per request:
  * when the response is committed, with the status it is committed with (also the status an
- * error handler answers an exception with), the commit waiting for the refunds' answers; if the handler completes without committing, with
- * the status then (200 if none); if the exchange is cancelled (the client went away) before
- * that, with the status set by then, or 500 if none was set (those refunds are not waited
- * for). The filter applies once per exchange: a second instance in the same chain
- * passes it through.
+ * error handler answers an exception with), the commit waiting for the refunds' answers; if
+ * the handler completes without committing, with the status then (200 if none); if the exchange
+ * is cancelled (the client went away) before that, with the status set by then, or 500 if none
+ * was set (those refunds are not waited for). A verdict with nothing to settle
+ * ({@link Verdict#settles()}) registers no hook. The filter applies once per exchange: a second
+ * instance in the same chain passes it through.
  *
  * <p>The filter does not close the {@link HttpLimiter}; its owner does. Thread-safe.
  */
