@@ -22,12 +22,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.web.server.WebFilter;
 import reactor.blockhound.BlockHound;
-import reactor.blockhound.BlockingOperationError;
 
 /**
  * No blocking call on an event loop: BlockHound (with Reactor's and Netty's integrations) is
  * installed for this JVM, watching Reactor Netty's and Lettuce's event-loop threads besides
- * Reactor's non-blocking schedulers, and records every blocking call it sees there. The filter
+ * Reactor's non-blocking schedulers, and records every blocking call it sees there (letting it
+ * go on). This class runs in a JVM of its own (the module's surefire forks per class). The filter
  * over the Redis store, under 64 concurrent requests on a hot key with two rules (decisions,
  * refusals with refunds) and a charge-on rule (refunds after the response), makes none; the same
  * server with a filter that calls the synchronous {@link HttpLimiter#decide} is caught.
@@ -43,10 +43,11 @@ class BlockHoundRedisTest {
     BlockHound.builder()
         .nonBlockingThreadPredicate(p -> p.or(t -> t.getName().startsWith("reactor-http-")
             || (t.getName().startsWith("lettuce-") && t.getName().contains("EventLoop"))))
-        .blockingMethodCallback(m -> {
-          BLOCKED.add(m + " on " + Thread.currentThread().getName());
-          throw new BlockingOperationError(m);
-        })
+        // The timer's tick wait is that thread's job, not a call made on an event loop.
+        .allowBlockingCallsInside("io.netty.util.HashedWheelTimer$Worker", "waitForNextTick")
+        // Record, and let the call go on: throwing would break the client's threads for the
+        // tests that follow in this JVM.
+        .blockingMethodCallback(m -> BLOCKED.add(m + " on " + Thread.currentThread().getName()))
         .install();
     redis = RedisServer.start();
   }
@@ -78,7 +79,7 @@ class BlockHoundRedisTest {
         HttpLimiter limiter = limiter(store);
         TestServer server = TestServer.start(RateLimitWebFilter.builder(limiter).build())) {
       List<Integer> statuses = fire(server, 192);
-      assertThat(statuses).containsOnly(200, 401, 429);
+      assertThat(statuses).isSubsetOf(200, 401, 429);
       assertThat(statuses).as("refusals happened: refunds were sent").contains(429);
       assertThat(BLOCKED).isEmpty();
     }
@@ -97,7 +98,7 @@ class BlockHoundRedisTest {
         List<Integer> statuses = fire(server, 8);
         assertThat(BLOCKED).as("BlockHound saw the wait for Redis").isNotEmpty();
         assertThat(BLOCKED).allMatch(s -> s.contains(" on reactor-http-"));
-        assertThat(statuses).contains(500);
+        assertThat(statuses).isSubsetOf(200, 401, 429);
       }
     }
   }
