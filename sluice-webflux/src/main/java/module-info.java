@@ -8,6 +8,10 @@ module dev.sluice.webflux {
   requires transitive reactor.core;
   requires transitive spring.core;
   requires org.reactivestreams;
+  // optional: on Reactor Netty the filter resumes the chain on the connection's event loop
+  requires static reactor.netty.core;
+  requires static io.netty.transport;
+  requires static io.netty.common;
 
   exports dev.sluice.webflux;
 }

@@ -18,6 +18,7 @@ import org.springframework.web.server.WebFilterChain;
 import reactor.core.Fuseable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * A Spring WebFlux {@link WebFilter} that rate-limits requests without blocking: a thin adapter
@@ -39,9 +40,13 @@ import reactor.core.publisher.SignalType;
  * }</pre>
  *
  * <p><b>Threads.</b> With the in-memory store the decision is made on the calling thread and the
- * chain goes on there. With a remote store the chain goes on, like any reactive client's
- * continuation, on the thread that completed the decision (for Redis, a Lettuce I/O thread);
- * nothing in the filter blocks either thread.
+ * chain goes on there. With a remote store the decision completes on the store client's thread
+ * (for Redis, a Lettuce I/O thread); on Reactor Netty the filter goes back to the exchange's own
+ * event loop before the chain goes on, and again before a commit that waited for refunds goes
+ * on, so handlers never run on the Redis client's threads, and an exchange never completes off
+ * its connection's loop (Reactor Netty 1.3.6 can then lose the connection's next keep-alive
+ * request: it never gets an answer). On other servers the chain goes on where the decision
+ * completed. Nothing in the filter blocks any thread.
  *
  * <p><b>Paths</b> are the path within the application, percent-decoded, path parameters dropped
  * and dot segments resolved, as a servlet container normalizes them. <b>The principal</b>
@@ -129,12 +134,17 @@ public final class RateLimitWebFilter implements WebFilter, Ordered {
     CompletionStage<Verdict> stage = limiter.decideAsync(view);
     CompletableFuture<Verdict> f = stage.toCompletableFuture();
     if (f.isDone() && !f.isCompletedExceptionally()) {
-      return apply(exchange, chain, f.getNow(null)); // decided already (in memory): no Mono
+      // decided already (in memory), on this thread: no Mono
+      return apply(exchange, chain, f.getNow(null), null);
     }
-    return Mono.fromCompletionStage(stage).flatMap(v -> apply(exchange, chain, v));
+    Scheduler loop = ConnectionLoop.of(exchange.getRequest());
+    Mono<Verdict> decided = Mono.fromCompletionStage(stage);
+    return (loop == null ? decided : decided.publishOn(loop))
+        .flatMap(v -> apply(exchange, chain, v, loop));
   }
 
-  private Mono<Void> apply(ServerWebExchange exchange, WebFilterChain chain, Verdict verdict) {
+  private Mono<Void> apply(ServerWebExchange exchange, WebFilterChain chain, Verdict verdict,
+      Scheduler loop) {
     ServerHttpResponse response = exchange.getResponse();
     int n = verdict.headerCount();
     if (n > 0) {
@@ -156,12 +166,17 @@ public final class RateLimitWebFilter implements WebFilter, Ordered {
     if (!verdict.settles()) {
       return chain.filter(exchange); // no charge-on rule holds permits: nothing to settle
     }
+    Scheduler commitLoop = loop != null ? loop : ConnectionLoop.of(exchange.getRequest());
     response.beforeCommit(() -> {
       // Wait for the refunds (none without charge-on rules): once the client has its answer,
       // its next request finds the permits given back.
+      // The commit goes on where the refunds completed: back on the connection's loop.
       CompletableFuture<Void> settled = settle(verdict, status(response, 200));
-      return settled.isDone() ? Mono.empty()
-          : Mono.fromFuture(settled, true).onErrorResume(e -> Mono.empty());
+      if (settled.isDone()) {
+        return Mono.empty();
+      }
+      Mono<Void> refunded = Mono.fromFuture(settled, true).onErrorResume(e -> Mono.empty());
+      return commitLoop == null ? refunded : refunded.publishOn(commitLoop);
     });
     return chain.filter(exchange).doFinally(signal -> {
       if (signal == SignalType.ON_COMPLETE) {

@@ -30,7 +30,9 @@ import reactor.netty.http.server.HttpServer;
  * from {@link WebHttpHandlerBuilder} with the filters under test, over a handler that counts its
  * calls, echoes what the filter published ({@code X-Seen-Remaining}, {@code X-Seen-Shadow}),
  * answers with the status asked for in {@code X-Status}, and fails for {@code /boom} (an
- * exception) and {@code /denied} (a 401 {@link ResponseStatusException}).
+ * exception) and {@code /denied} (a 401 {@link ResponseStatusException}). It names the thread it
+ * ran on ({@code X-Handler-Thread}) and the thread the response was committed on
+ * ({@code X-Commit-Thread}, set by a commit action registered after the filter's).
  */
 final class TestServer implements AutoCloseable {
 
@@ -44,6 +46,12 @@ final class TestServer implements AutoCloseable {
     WebHandler handler = exchange -> {
       hits.incrementAndGet();
       ServerHttpResponse res = exchange.getResponse();
+      res.getHeaders().set("X-Handler-Thread", Thread.currentThread().getName());
+      res.beforeCommit(() -> {
+        // runs after the filter's own commit action (a wait for refunds), where that ended
+        res.getHeaders().set("X-Commit-Thread", Thread.currentThread().getName());
+        return Mono.empty();
+      });
       Decision d = exchange.getAttribute(RateLimitWebFilter.DECISION_ATTRIBUTE);
       if (d != null) {
         res.getHeaders().set("X-Seen-Remaining", Long.toString(d.remaining()));

@@ -1,6 +1,7 @@
 package dev.sluice.webflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 
 import dev.sluice.Limit;
 import dev.sluice.http.HttpLimiter;
@@ -211,6 +212,46 @@ abstract class WebFilterScenarios {
       } else {
         assertThat(api).isBetween(20L - ok - 1, 20L - ok);
         assertThat(tight).isBetween(10L - okTight - 1, 10L - okTight);
+      }
+    }
+  }
+
+  /**
+   * Whatever thread completed the decision or the refunds (Redis: a Lettuce I/O thread), the
+   * handler, the commit and a refusal run on the server's event loop: an exchange completed off
+   * its connection's loop can lose the connection's next keep-alive request in Reactor Netty 1.3
+   * (it never got an answer), and handlers must not run on the Redis client's threads.
+   */
+  @Test
+  void handlerCommitAndRefusal_runOnTheServersEventLoop() {
+    RejectionWriter named = (exchange, r) -> {
+      exchange.getResponse().getHeaders().set("X-Reject-Thread", Thread.currentThread().getName());
+      return RejectionWriter.problemJson().reject(exchange, r);
+    };
+    try (HttpLimiter limiter = limiter()
+            .rule(Rule.builder("login", Limit.perHour(10)).chargeOn(401).paths("/login").build())
+            .rule(Rule.builder("a", Limit.perHour(10)).paths("/api/**").build())
+            .rule(Rule.builder("b", Limit.perHour(1)).paths("/api/b").build()).build();
+        TestServer server = TestServer.start(
+            RateLimitWebFilter.builder(limiter).rejectionWriter(named).build())) {
+      String k = key();
+      for (int i = 0; i < 3; i++) {
+        // a 200 is not charged: the commit waits for the refund
+        HttpResponse<String> login = server.get("/login", "X-Key", k);
+        assertThat(login.statusCode()).isEqualTo(200);
+        assertThat(login.headers().firstValue("X-Handler-Thread")).get(STRING)
+            .startsWith("reactor-http-");
+        assertThat(login.headers().firstValue("X-Commit-Thread")).get(STRING)
+            .startsWith("reactor-http-");
+      }
+      assertThat(server.get("/api/b", "X-Key", k).headers().firstValue("X-Handler-Thread"))
+          .get(STRING).startsWith("reactor-http-");
+      for (int i = 0; i < 3; i++) {
+        // b refuses, a gives back: the refusal is written once the refund is answered
+        HttpResponse<String> refused = server.get("/api/b", "X-Key", k);
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(refused.headers().firstValue("X-Reject-Thread")).get(STRING)
+            .startsWith("reactor-http-");
       }
     }
   }
