@@ -1,6 +1,7 @@
 package dev.sluice.webflux;
 
 import java.util.concurrent.Executor;
+import org.springframework.http.server.reactive.AbstractServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.util.ClassUtils;
@@ -28,6 +29,9 @@ final class ConnectionLoop {
   private static final boolean REACTOR_NETTY = ClassUtils.isPresent("reactor.netty.Connection",
       ConnectionLoop.class.getClassLoader());
 
+  /** Decorators unwrapped at most (a loop of decorators ends here). */
+  private static final int MAX_DECORATORS = 64;
+
   private ConnectionLoop() {}
 
   /** A scheduler on {@code request}'s connection's event loop, or null if there is none. */
@@ -35,12 +39,14 @@ final class ConnectionLoop {
     if (!REACTOR_NETTY) {
       return null;
     }
-    Executor loop;
-    try {
-      loop = Netty.loop(ServerHttpRequestDecorator.getNativeRequest(request));
-    } catch (IllegalArgumentException notNative) {
-      return null; // a request that is not backed by a server's own (a mock, a test double)
+    ServerHttpRequest r = request;
+    for (int i = 0; i < MAX_DECORATORS && r instanceof ServerHttpRequestDecorator d; i++) {
+      r = d.getDelegate();
     }
+    if (!(r instanceof AbstractServerHttpRequest server)) {
+      return null; // not a server's own request (a test double): no exception thrown to find out
+    }
+    Executor loop = Netty.loop(server.getNativeRequest());
     return loop == null ? null : Schedulers.fromExecutor(loop);
   }
 
