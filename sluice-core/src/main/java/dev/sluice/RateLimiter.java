@@ -470,6 +470,49 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
+   * The asynchronous form of {@link #refund}, for remote stores: the same refund, and the same
+   * answer later (false when the store cannot be reached or the limiter is closed). Does not
+   * block where the store does not ({@link RateStore#refundAsync}); the in-memory store completes
+   * it at once, on the caller's thread.
+   *
+   * @param key the key, not null
+   * @param permits at least 1, at most the policy's smallest capacity
+   * @param heldFor at least the time since the permits were taken, as for {@link #refund}
+   * @return whether the store applied the refund, later
+   * @throws IllegalArgumentException if {@code permits} is out of range or {@code heldFor}
+   *     negative
+   * @throws UnsupportedOperationException if the store cannot give permits back
+   */
+  public CompletionStage<Boolean> refundAsync(K key, long permits, Duration heldFor) {
+    Objects.requireNonNull(key, "key");
+    Policy p = policyFor(key);
+    Engine.checkRefund(p, permits);
+    long held = Engine.heldNanos(heldFor);
+    if (closed) {
+      return CompletableFuture.completedFuture(false);
+    }
+    CompletionStage<Void> stage;
+    try {
+      stage = store.refundAsync(key, p, permits, held);
+    } catch (StoreUnavailableException e) {
+      backendError(e);
+      return CompletableFuture.completedFuture(false);
+    }
+    return stage.handle((ok, failure) -> {
+      if (failure == null) {
+        return true;
+      }
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
+      if (cause instanceof StoreUnavailableException e) {
+        backendError(e);
+        return false;
+      }
+      throw failure instanceof CompletionException ce ? ce : new CompletionException(cause);
+    });
+  }
+
+  /**
    * Whole permits {@code key} could take now, taking none. When the store cannot answer (or after
    * {@link #close()}), the failure mode does: {@code OPEN} reports a full bucket (the smallest
    * capacity of the policy), {@code CLOSED} reports 0, {@code LOCAL} reports this node's

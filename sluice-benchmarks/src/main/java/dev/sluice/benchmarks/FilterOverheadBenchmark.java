@@ -244,7 +244,7 @@ public class FilterOverheadBenchmark {
       @Override public jakarta.servlet.ServletContext getServletContext() { throw new UnsupportedOperationException("getServletContext"); }
       @Override public jakarta.servlet.http.HttpSession getSession() { throw new UnsupportedOperationException("getSession"); }
       @Override public jakarta.servlet.http.HttpSession getSession(boolean a0) { throw new UnsupportedOperationException("getSession"); }
-      @Override public boolean isAsyncStarted() { throw new UnsupportedOperationException("isAsyncStarted"); }
+      @Override public boolean isAsyncStarted() { return false; }
       @Override public boolean isAsyncSupported() { throw new UnsupportedOperationException("isAsyncSupported"); }
       @Override public boolean isRequestedSessionIdFromCookie() { throw new UnsupportedOperationException("isRequestedSessionIdFromCookie"); }
       @Override public boolean isRequestedSessionIdFromURL() { throw new UnsupportedOperationException("isRequestedSessionIdFromURL"); }

@@ -97,6 +97,27 @@ public interface RateStore<K> extends AutoCloseable {
   }
 
   /**
+   * The asynchronous form of {@link #refund}; the default gives back on the caller's thread and
+   * completes at once (a store that cannot refund throws {@link UnsupportedOperationException}
+   * from this call, as {@link #refund} does).
+   *
+   * @param key the key, not null
+   * @param policy the key's policy, not null
+   * @param permits at least 1, at most the policy's smallest capacity
+   * @param heldNanos at least the time since the permits were taken, 0 or more
+   * @return completed when the refund is applied, or exceptionally with
+   *     {@link StoreUnavailableException} as {@link #refund} throws it
+   */
+  default CompletionStage<Void> refundAsync(K key, Policy policy, long permits, long heldNanos) {
+    try {
+      refund(key, policy, permits, heldNanos);
+      return CompletableFuture.completedFuture(null);
+    } catch (StoreUnavailableException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
    * Reserves {@code permits} on {@code key}'s bucket if every limit of {@code policy} will hold
    * them within {@code maxWaitNanos}, atomically at the store's time: with {@code base =
    * max(emptyAt, now - C*T)}, the due instant is {@code D = max(now, base + n*T)} (the latest over

@@ -1,5 +1,10 @@
 package dev.sluice.http;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -42,5 +47,28 @@ final class Charges {
   /** Marks the charges settled without giving anything back (the caller does); false if they were. */
   boolean claim() {
     return SETTLED.compareAndSet(this, 0, 1);
+  }
+
+  /**
+   * {@link #settle} through the stores' asynchronous refunds: the first call gives back and
+   * completes when the refunds are answered; later calls complete at once.
+   */
+  CompletionStage<Void> settleAsync(int status) {
+    if (!SETTLED.compareAndSet(this, 0, 1)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    List<CompletableFuture<?>> refunds = null;
+    for (Outcome o : outcomes) {
+      if (!o.rule.charges(status)) {
+        if (refunds == null) {
+          refunds = new ArrayList<>(outcomes.length);
+        }
+        // as in settle: a queued request's permits were held from its due instant on
+        Duration held = limiter.heldSince(start + o.waitNanos);
+        refunds.add(limiter.giveBackAsync(o, held).toCompletableFuture());
+      }
+    }
+    return refunds == null ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.allOf(refunds.toArray(new CompletableFuture<?>[0]));
   }
 }

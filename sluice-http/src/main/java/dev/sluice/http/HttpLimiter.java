@@ -23,6 +23,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -259,6 +261,241 @@ public final class HttpLimiter implements AutoCloseable {
     if (binding == null) {
       // Every refusal came from a failure mode: the store is unavailable, not the client over
       // its quota. 503, and no rate-limit headers: there is no count behind them.
+      Decision failed = null;
+      for (Outcome o : outcomes) {
+        if (o.decision != null && !o.decision.allowed()) {
+          refusing.add(o.rule.name());
+          failed = o.decision;
+        }
+      }
+      return new Verdict(failed,
+          new Rejection(Rejection.Reason.UNAVAILABLE, refusing, 0, failed, null), written,
+          shadowRefusals, null);
+    }
+    for (Outcome o : outcomes) {
+      if (o.decision != null && !o.decision.allowed() && counted(o.decision)) {
+        refusing.add(o.rule.name());
+      }
+    }
+    Rejection.Reason reason = binding.decision.canEverSucceed()
+        ? Rejection.Reason.QUOTA_EXCEEDED : Rejection.Reason.EXCEEDS_CAPACITY;
+    return new Verdict(binding.decision,
+        new Rejection(reason, refusing, binding.cost, binding.decision, null), written,
+        shadowRefusals, null);
+  }
+
+  /**
+   * The asynchronous form of {@link #decide}, for adapters that must not block (WebFlux): the
+   * same rules, keys, all-or-nothing, shadow, charge-on and failure modes, and the same verdict,
+   * later. Every store call goes through the store's asynchronous path
+   * ({@link RateLimiter#decideAsync}, {@link RateLimiter#refundAsync}), so the calling thread
+   * never waits: with the in-memory store the stage is complete on return; with a remote store
+   * it completes on the store client's thread (Redis: a Lettuce I/O thread), where whatever the
+   * caller chains on it runs too. Exempt, unlimited and missing-key verdicts are complete on
+   * return.
+   *
+   * <p><b>Several rules.</b> The rules of one request decide concurrently (one round trip's time,
+   * not one per rule), and if any enforced rule refuses, the others give back what they took,
+   * less the refill earned since before the first decision, as {@link #decide} does; the stage
+   * completes after those refunds are answered (a refund the store cannot apply is dropped:
+   * under-admission). Unlike {@link #decide}, no lock is held (a lock held across an
+   * asynchronous call would stall the thread that waits for it): between a take and its refund,
+   * another request of this node, too, may find those permits missing and be refused, as a
+   * request of another node can with {@link #decide}. That is the only difference: a refusal
+   * that the locked path would not give, never an extra admission, since a refund never returns
+   * more than was taken less the refill earned meanwhile.
+   *
+   * <p><b>Waits.</b> This path does not queue: a rule with a wait ({@link Rule.Builder#maxWait})
+   * decides here as one without, refusing at once ({@link #decide} queues). The WebFlux filter
+   * refuses such rules when it is built, so no rule's wait is dropped unnoticed.
+   *
+   * @param request the request, read on the calling thread only (before this returns)
+   * @return what to do with it, later; completed exceptionally where {@link #decide} would throw
+   */
+  public CompletionStage<Verdict> decideAsync(RequestView request) {
+    Object prepared;
+    try {
+      prepared = prepare(request);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (prepared instanceof Verdict v) {
+      return CompletableFuture.completedFuture(v);
+    }
+    @SuppressWarnings("unchecked")
+    List<Outcome> outcomes = (List<Outcome>) prepared;
+    boolean charging = false;
+    for (int i = 0; i < outcomes.size(); i++) {
+      charging |= outcomes.get(i).rule.chargesOnStatus();
+    }
+    boolean chargingOn = charging;
+    // Read before anything is taken: the time a refund subtracts runs from here.
+    long start = charging || outcomes.size() > 1 ? ticker.read() : 0;
+    CompletionStage<Boolean> admitted;
+    try {
+      if (outcomes.size() == 1) {
+        // One rule: no stage of our own while the store has answered already (in memory).
+        Outcome o = outcomes.get(0);
+        CompletableFuture<Decision> taken = takeAsync(o).toCompletableFuture();
+        if (taken.isDone() && !taken.isCompletedExceptionally()) {
+          o.decision = taken.join();
+          return CompletableFuture.completedFuture(
+              verdict(outcomes, o.decision.allowed(), chargingOn, start));
+        }
+        admitted = taken.thenApply(d -> {
+          o.decision = d;
+          return d.allowed();
+        });
+      } else {
+        admitted = decideAllAsync(outcomes, start);
+      }
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return admitted.thenApply(all -> verdict(outcomes, all, chargingOn, start));
+  }
+
+  /**
+   * The first half of {@link #decideAsync}, on the calling thread: the verdict when no store need
+   * be asked (exempt, unlimited, missing key), else the outcomes of the rules that apply, in rule
+   * order, each with its key and cost (and no decision yet). Same steps as {@link #decide}.
+   */
+  Object prepare(RequestView request) {
+    String path = request.path();
+    for (PathPattern p : exempt) {
+      if (p.matches(path)) {
+        return Verdict.UNLIMITED;
+      }
+    }
+    String method = request.method();
+    List<Outcome> outcomes = null;
+    Map<KeyResolver, Optional<String>> resolved = null;
+    for (int i = 0; i < rules.length; i++) {
+      Rule rule = rules[i];
+      if (!rule.matches(path, method)) {
+        continue;
+      }
+      long cost = rule.permits(request);
+      if (cost == 0) {
+        continue;
+      }
+      KeyResolver resolver = rule.key() != null ? rule.key() : defaultKey;
+      Optional<String> material;
+      if (rules.length == 1) {
+        material = Resolvers.present(resolver.resolve(request));
+      } else {
+        if (resolved == null) {
+          resolved = new IdentityHashMap<>(4);
+        }
+        material = resolved.get(resolver);
+        if (material == null) {
+          material = Resolvers.present(resolver.resolve(request));
+          resolved.put(resolver, material);
+        }
+      }
+      if (material.isEmpty()) {
+        if (missingKey == MissingKey.DENY) {
+          return new Verdict(null, new Rejection(Rejection.Reason.MISSING_KEY,
+              List.of(rule.name()), 0, null, resolver.describe()), Verdict.NO_HEADERS);
+        }
+        continue;
+      }
+      Outcome o = new Outcome(rule, limiters[i], i, Keys.hash(material.get()), material.get(),
+          cost);
+      if (rules.length == 1) {
+        outcomes = List.of(o); // the common case: no list to grow
+      } else {
+        if (outcomes == null) {
+          outcomes = new ArrayList<>(rules.length);
+        }
+        outcomes.add(o);
+      }
+    }
+    return outcomes == null ? Verdict.UNLIMITED : outcomes;
+  }
+
+  /**
+   * Two or more rules decide, asynchronously and at once; if any enforced rule refuses, the rules that
+   * took permits give them back ({@link #giveBackAsync}) and their decisions are dropped, as in
+   * {@link #decideAll}. Completes, with whether all admitted, once every decision and refund is
+   * answered.
+   */
+  private CompletionStage<Boolean> decideAllAsync(List<Outcome> outcomes, long start) {
+    CompletableFuture<?>[] takes = new CompletableFuture<?>[outcomes.size()];
+    for (int i = 0; i < takes.length; i++) {
+      Outcome o = outcomes.get(i);
+      takes[i] = takeAsync(o).thenAccept(d -> o.decision = d).toCompletableFuture();
+    }
+    return CompletableFuture.allOf(takes).thenCompose(done -> {
+      boolean all = true;
+      for (Outcome o : outcomes) {
+        all &= o.decision.allowed();
+      }
+      if (all) {
+        return CompletableFuture.completedFuture(true);
+      }
+      Duration held = heldSince(start);
+      List<CompletableFuture<?>> refunds = new ArrayList<>(outcomes.size());
+      for (Outcome o : outcomes) {
+        Decision d = o.decision;
+        if (d.allowed() && !d.wouldRefuse() && d.source() != Decision.Source.FAILURE_OPEN) {
+          if (o.holdsPermits()) {
+            refunds.add(giveBackAsync(o, held).toCompletableFuture());
+          }
+          o.decision = null;
+        }
+      }
+      return CompletableFuture.allOf(refunds.toArray(new CompletableFuture<?>[0]))
+          .thenApply(refunded -> false);
+    });
+  }
+
+  /** {@code o}'s limiter decides {@code o}, asynchronously. */
+  private static CompletionStage<Decision> takeAsync(Outcome o) {
+    String previous = enter(o);
+    try {
+      return o.limiter.decideAsync(o.key, o.cost);
+    } finally {
+      leave(previous);
+    }
+  }
+
+  /**
+   * The asynchronous form of {@link #giveBack}: the same refund through
+   * {@link RateLimiter#refundAsync}; a store that cannot give back keeps the permits.
+   */
+  CompletionStage<Boolean> giveBackAsync(Outcome o, Duration held) {
+    String previous = enter(o);
+    try {
+      long n = Math.min(o.cost, o.limiter.policy(o.key).maxPermitsPerRequest());
+      return o.limiter.refundAsync(o.key, n, held);
+    } catch (UnsupportedOperationException cannot) {
+      // a store that cannot refund keeps the permits: under-admission, never over
+      return CompletableFuture.completedFuture(false);
+    } finally {
+      leave(previous);
+    }
+  }
+
+  /**
+   * The verdict once every outcome has its decision ({@code admitted}: whether all admitted);
+   * the same as the second half of {@link #decide}.
+   */
+  Verdict verdict(List<Outcome> outcomes, boolean admitted, boolean charging, long start) {
+    Outcome binding = binding(outcomes, admitted, ENFORCED);
+    Outcome described = binding(outcomes, admitted, DESCRIBED);
+    String[] written = described == null ? Verdict.NO_HEADERS
+        : Headers.build(headers, outcomes, described, this);
+    List<String> shadowRefusals = shadowRefusals(outcomes);
+    if (admitted) {
+      if (binding == null) {
+        binding = binding(outcomes, true, SHADOW);
+      }
+      return new Verdict(binding == null ? outcomes.get(0).decision : binding.decision, null,
+          written, shadowRefusals, charging ? charges(outcomes, start) : null);
+    }
+    List<String> refusing = new ArrayList<>(1);
+    if (binding == null) {
       Decision failed = null;
       for (Outcome o : outcomes) {
         if (o.decision != null && !o.decision.allowed()) {

@@ -135,6 +135,34 @@ public final class Verdict {
   }
 
   /**
+   * Whether {@link #complete} has anything to settle: charge-on rules hold permits of this
+   * request. An adapter may skip reporting the final status when not.
+   *
+   * @return true if completing may give permits back
+   */
+  public boolean settles() {
+    return charges != null;
+  }
+
+  /**
+   * The asynchronous form of {@link #complete}, for adapters that must not block: the same
+   * settlement through the stores' asynchronous refunds ({@link dev.sluice.RateLimiter#refundAsync}),
+   * completed when they are answered (with the in-memory store, on return). Only the first call
+   * of either form acts.
+   *
+   * @param status the response's final status, from 100 to 599
+   * @return completed once settled; exceptionally if a refund failed other than by an
+   *     unreachable store (which keeps the permits)
+   * @throws IllegalArgumentException if {@code status} is out of range
+   */
+  public CompletionStage<Void> completeAsync(int status) {
+    Rule.checkStatus("status", status);
+    return charges == null ? DONE : charges.settleAsync(status);
+  }
+
+  private static final CompletionStage<Void> DONE = CompletableFuture.completedStage(null);
+
+  /**
    * The shadow rules ({@link Rule#shadow()}) that would have refused this request had they
    * enforced, in rule order; empty when none would have. The request was not refused for them.
    *

@@ -368,6 +368,31 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public void refund(K key, Policy policy, long permits, long heldNanos) {
+    startRefund(key, policy, permits, heldNanos, false).await();
+  }
+
+  /**
+   * The asynchronous form of {@link #refund}, the same script: completes on a Lettuce I/O thread
+   * when Redis answers, or with {@link StoreUnavailableException} when it fails or misses the
+   * deadline. Does not block.
+   *
+   * @param key the key, not null
+   * @param policy the key's policy, not null
+   * @param permits at least 1; a limit regains at most its capacity
+   * @param heldNanos at least the time since the permits were taken, 0 or more
+   * @return completed when Redis has applied it
+   */
+  @Override
+  public CompletionStage<Void> refundAsync(K key, Policy policy, long permits, long heldNanos) {
+    try {
+      return startRefund(key, policy, permits, heldNanos, true).result.thenApply(r -> null);
+    } catch (StoreUnavailableException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private Call<KeyReply> startRefund(K key, Policy policy, long permits, long heldNanos,
+      boolean async) {
     Lane<K> lane = lane(policy);
     Objects.requireNonNull(key, "key");
     if (permits < 1) {
@@ -379,7 +404,7 @@ public final class RedisStore<K> implements RateStore<K> {
     long held = heldNanos > Long.MAX_VALUE - refundMarginNanos ? Long.MAX_VALUE
         : heldNanos + refundMarginNanos;
     byte[][] args = lane.math.refund(permits, held / 1000 + (held % 1000 == 0 ? 0 : 1));
-    calls.start(lane, key, args, false, new Call.Outcome<KeyReply>() {
+    return calls.start(lane, key, args, async, new Call.Outcome<KeyReply>() {
       @Override
       public KeyReply of(KeyReply reply, long sentAt) {
         forget(lane, key);
@@ -390,7 +415,7 @@ public final class RedisStore<K> implements RateStore<K> {
       public void failed() {
         forget(lane, key);
       }
-    }).await();
+    });
   }
 
   /**
