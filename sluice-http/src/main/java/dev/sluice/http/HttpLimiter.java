@@ -179,60 +179,13 @@ public final class HttpLimiter implements AutoCloseable {
    * @param request the request
    * @return what to do with it
    */
+  @SuppressWarnings("unchecked")
   public Verdict decide(RequestView request) {
-    String path = request.path();
-    for (PathPattern p : exempt) {
-      if (p.matches(path)) {
-        return Verdict.UNLIMITED;
-      }
+    Object prepared = prepare(request);
+    if (prepared instanceof Verdict v) {
+      return v;
     }
-    String method = request.method();
-    List<Outcome> outcomes = null;
-    Map<KeyResolver, Optional<String>> resolved = null;
-    for (int i = 0; i < rules.length; i++) {
-      Rule rule = rules[i];
-      if (!rule.matches(path, method)) {
-        continue;
-      }
-      long cost = rule.permits(request);
-      if (cost == 0) {
-        continue;
-      }
-      KeyResolver resolver = rule.key() != null ? rule.key() : defaultKey;
-      Optional<String> material;
-      if (rules.length == 1) {
-        material = Resolvers.present(resolver.resolve(request));
-      } else {
-        if (resolved == null) {
-          resolved = new IdentityHashMap<>(4);
-        }
-        material = resolved.get(resolver);
-        if (material == null) {
-          material = Resolvers.present(resolver.resolve(request));
-          resolved.put(resolver, material);
-        }
-      }
-      if (material.isEmpty()) {
-        if (missingKey == MissingKey.DENY) {
-          return new Verdict(null, new Rejection(Rejection.Reason.MISSING_KEY,
-              List.of(rule.name()), 0, null, resolver.describe()), Verdict.NO_HEADERS);
-        }
-        continue;
-      }
-      Outcome o = new Outcome(rule, limiters[i], i, Keys.hash(material.get()), material.get(),
-          cost);
-      if (rules.length == 1) {
-        outcomes = List.of(o); // the common case: no list to grow
-      } else {
-        if (outcomes == null) {
-          outcomes = new ArrayList<>(rules.length);
-        }
-        outcomes.add(o);
-      }
-    }
-    if (outcomes == null) {
-      return Verdict.UNLIMITED;
-    }
+    List<Outcome> outcomes = (List<Outcome>) prepared;
     boolean charging = false;
     for (int i = 0; i < outcomes.size(); i++) {
       charging |= outcomes.get(i).rule.chargesOnStatus();
@@ -358,7 +311,8 @@ public final class HttpLimiter implements AutoCloseable {
   /**
    * The first half of {@link #decideAsync}, on the calling thread: the verdict when no store need
    * be asked (exempt, unlimited, missing key), else the outcomes of the rules that apply, in rule
-   * order, each with its key and cost (and no decision yet). Same steps as {@link #decide}.
+   * order, each with its key and cost (and no decision yet). The first half of {@link #decide}
+   * too.
    */
   Object prepare(RequestView request) {
     String path = request.path();
