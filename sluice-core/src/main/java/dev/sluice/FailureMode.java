@@ -20,8 +20,11 @@ public enum FailureMode {
   CLOSED,
 
   /**
-   * Enforce the policy in memory on this node until the store answers again. Each node then
-   * admits up to the full limit on its own, so across N nodes up to N times the limit.
+   * Enforce this node's share of the policy in memory until the store answers again: {@code 1/N}
+   * of each limit's capacity (at least one permit) and rate, where {@code N} is the store's
+   * count of live nodes ({@link dev.sluice.spi.RateStore#liveNodes()}; 1 for a store that does
+   * not count, which then enforces the full policy on each node). Across the fleet's local
+   * buckets, a window {@code W} admits at most {@code N * max(1, C / N) + W * rate}.
    */
   LOCAL
 }

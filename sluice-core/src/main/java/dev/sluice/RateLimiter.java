@@ -113,7 +113,7 @@ public final class RateLimiter<K> implements AutoCloseable {
       case CLOSED -> Decision.FAILED_CLOSED;
       case LOCAL -> {
         try {
-          yield local().decide(key, keyPolicy, permits).asLocalFallback();
+          yield local().decide(key, share(keyPolicy), permits).asLocalFallback();
         } catch (StoreUnavailableException closedMeanwhile) {
           yield afterClose();
         }
@@ -124,6 +124,26 @@ public final class RateLimiter<K> implements AutoCloseable {
   /** After {@link #close()}: OPEN admits, CLOSED and LOCAL refuse (a closed limiter holds no buckets). */
   private Decision afterClose() {
     return failureMode == FailureMode.OPEN ? Decision.FAILED_OPEN : Decision.FAILED_CLOSED;
+  }
+
+  /** The last share computed: the policy, the node count and that node's share of it. */
+  private record Share(Policy policy, long nodes, Policy share) {}
+
+  private volatile Share lastShare;
+
+  /**
+   * This node's share of {@code keyPolicy} for the local fallback: {@code 1/N} of it when the
+   * store reports {@code N} live nodes ({@link Shares}), so the fleet's fallbacks together do not
+   * multiply the limit by N. The last one is kept: it changes only with the count or the policy.
+   */
+  private Policy share(Policy keyPolicy) {
+    long nodes = Math.max(1, store.liveNodes());
+    Share s = lastShare;
+    if (s == null || s.policy != keyPolicy || s.nodes != nodes) {
+      s = new Share(keyPolicy, nodes, Shares.of(keyPolicy, nodes));
+      lastShare = s;
+    }
+    return s.share;
   }
 
   private RateStore<K> local() {
@@ -403,7 +423,7 @@ public final class RateLimiter<K> implements AutoCloseable {
           }
           default -> {
             try {
-              r = local().reserve(key, p, permits, maxWaitNanos);
+              r = local().reserve(key, share(p), permits, maxWaitNanos);
               source = Decision.Source.LOCAL_FALLBACK;
             } catch (StoreUnavailableException closedMeanwhile) {
               r = Reservation.unavailable(permits, ticker.read(), ticker);
@@ -530,7 +550,7 @@ public final class RateLimiter<K> implements AutoCloseable {
       } catch (StoreUnavailableException e) {
         if (failureMode == FailureMode.LOCAL) {
           try {
-            return local().availablePermits(key, p);
+            return local().availablePermits(key, share(p));
           } catch (StoreUnavailableException closedMeanwhile) {
             return 0;
           }
@@ -618,7 +638,9 @@ public final class RateLimiter<K> implements AutoCloseable {
     }
     RateStore<K> local = localFallback;
     if (local != null) {
-      local.policyReplaced(old, replacement);
+      // the local buckets hold shares: tell it of the shares at today's node count
+      long nodes = Math.max(1, store.liveNodes());
+      local.policyReplaced(Shares.of(old, nodes), Shares.of(replacement, nodes));
     }
   }
 

@@ -165,6 +165,19 @@ public interface RateStore<K> extends AutoCloseable {
   long availablePermits(K key, Policy policy);
 
   /**
+   * How many nodes share this store's buckets, as last learned (a remote store counts the live
+   * nodes of its namespace and limiter rarely, on its own schedule, never with an extra round
+   * trip per decision); at least 1. While this store cannot decide, a limiter in
+   * {@link dev.sluice.FailureMode#LOCAL} enforces {@code 1/N} of the policy on its node. The
+   * default is 1: a store of one node's buckets.
+   *
+   * @return the live nodes, at least 1
+   */
+  default long liveNodes() {
+    return 1;
+  }
+
+  /**
    * How many keys this store holds state for, or -1 if unknown. Full buckets that the store has
    * not dropped yet may be counted.
    *
