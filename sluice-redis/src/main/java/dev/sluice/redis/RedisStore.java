@@ -131,6 +131,8 @@ public final class RedisStore<K> implements RateStore<K> {
   private final LongSupplier cacheClock;
   private final Ticker ticker;
   final Stats stats = new Stats();
+  /** This node's heartbeat: the live node count of {@link #liveNodes()}. */
+  final Heartbeat heartbeat;
 
   private RedisStore(String name, Policy policy, Connector connector, Options o, Ticker ticker) {
     this.name = name;
@@ -143,6 +145,7 @@ public final class RedisStore<K> implements RateStore<K> {
     this.refundMarginNanos = clocks.scriptMicros() == null ? o.deadline().toNanos() : 0;
     this.calls = new Calls(name, connector, o.deadline().toNanos(),
         new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()), stats);
+    this.heartbeat = new Heartbeat(connector, o.namespace(), name);
     this.first = newLane(policy);
     lanes.put(policy, first);
     order.add(first);
@@ -505,7 +508,22 @@ public final class RedisStore<K> implements RateStore<K> {
         lane.denyCache.clear();
       }
     }
+    heartbeat.leave();
     connector.release();
+  }
+
+  /**
+   * The stores of this namespace and limiter name, in any process, that made a decision in the
+   * last {@value Heartbeat#TTL_MILLIS} ms by Redis's clock, as Redis last counted them (this one
+   * included; 1 until the first count). Counted by one script every few seconds at most,
+   * piggy-backed on decisions (see {@code Heartbeat}): while Redis is unreachable, the count it
+   * gave last. The limiter's {@code LOCAL} fallback enforces {@code 1/N} of the policy.
+   *
+   * @return the live nodes, at least 1
+   */
+  @Override
+  public long liveNodes() {
+    return heartbeat.nodes();
   }
 
   @Override
@@ -556,6 +574,7 @@ public final class RedisStore<K> implements RateStore<K> {
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
     }
+    heartbeat.maybeBeat();
     Decision cached = lane.denyCache == null ? null
         : lane.denyCache.lookup(key, permits, cacheClock.getAsLong());
     if (cached != null) {
@@ -678,6 +697,7 @@ public final class RedisStore<K> implements RateStore<K> {
       Objects.requireNonNull(ticker, "ticker");
       RedisStore<T> store = new RedisStore<>(name, policy, connector, options, ticker);
       connector.acquire();
+      store.heartbeat.maybeBeat();
       return store;
     }
 
