@@ -579,6 +579,16 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
+   * Times the store found that its backend had lost the buckets' state (a Redis restarted
+   * without its data, a flush: every bucket full again); 0 for stores that cannot lose it.
+   *
+   * @return state losses noticed since the store was created
+   */
+  public long stateLosses() {
+    return store.stateLosses();
+  }
+
+  /**
    * The policy enforced per key (with plans: the first plan's policy; see {@link #policyFor}).
    *
    * @return the policy

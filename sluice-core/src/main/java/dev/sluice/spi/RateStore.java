@@ -195,6 +195,17 @@ public interface RateStore<K> extends AutoCloseable {
     return 0;
   }
 
+  /**
+   * How many times this store found that its backend had lost the buckets' state (a Redis
+   * restarted without its data, a flush) since it was created; 0 for stores that cannot lose it
+   * or cannot tell. After such a loss every bucket starts full again.
+   *
+   * @return state losses noticed so far
+   */
+  default long stateLosses() {
+    return 0;
+  }
+
   /** Releases what the store owns; later calls may fail. Idempotent. */
   @Override
   void close();

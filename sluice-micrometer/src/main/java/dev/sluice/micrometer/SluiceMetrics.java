@@ -64,8 +64,9 @@ public final class SluiceMetrics implements RateLimitListener {
 
   /**
    * Registers the meters a limiter keeps itself: {@code sluice.keys} (only if its store can
-   * count keys: a Redis store cannot) and {@code sluice.evictions}. The registry holds the
-   * limiter weakly, as Micrometer gauges do.
+   * count keys: a Redis store cannot), {@code sluice.evictions} and {@code sluice.store.state.lost}
+   * (a Redis restarted without its data or flushed, {@link RateLimiter#stateLosses()}). The
+   * registry holds the limiter weakly, as Micrometer gauges do.
    *
    * @param limiter the limiter, registered with this listener
    * @return this
@@ -81,6 +82,10 @@ public final class SluiceMetrics implements RateLimitListener {
     }
     FunctionCounter.builder("sluice.evictions", limiter, l -> l.evictions())
         .description("Buckets evicted before they were full")
+        .tag("limiter", limiter.name())
+        .register(registry);
+    FunctionCounter.builder("sluice.store.state.lost", limiter, l -> l.stateLosses())
+        .description("Times the store found its backend had lost the buckets (all full again)")
         .tag("limiter", limiter.name())
         .register(registry);
     meters(limiter.name());

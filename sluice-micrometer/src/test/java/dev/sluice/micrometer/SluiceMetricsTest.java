@@ -86,6 +86,20 @@ class SluiceMetricsTest {
   }
 
   @Test
+  void bind_storeStateLosses_countedByStateLostCounter() {
+    SwitchableStoreFactory stores = SwitchableStoreFactory.create();
+    RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
+        .name("lossy").ticker(ticker).listener(metrics).store(stores).build();
+    metrics.bind(limiter);
+    assertThat(registry.find("sluice.store.state.lost").tag("limiter", "lossy")
+        .functionCounter().count()).isZero();
+    stores.stateLosses().set(3);
+    assertThat(limiter.stateLosses()).isEqualTo(3);
+    assertThat(registry.find("sluice.store.state.lost").tag("limiter", "lossy")
+        .functionCounter().count()).isEqualTo(3);
+  }
+
+  @Test
   void bind_storeThatCannotCountKeys_registersNoKeysGauge() {
     RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
         .name("uncounted").ticker(ticker).listener(metrics)

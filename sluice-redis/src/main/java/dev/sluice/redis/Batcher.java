@@ -40,11 +40,13 @@ final class Batcher {
   private final Clocks clocks;
   private final Connector connector;
   private final Stats stats;
+  private final StateWatch watch;
   private final boolean batching;
   private final ConcurrentLinkedQueue<Call<?>> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger commandsInFlight = new AtomicInteger();
 
-  Batcher(BucketMath math, Clocks clocks, Connector connector, Stats stats) {
+  Batcher(BucketMath math, Clocks clocks, Connector connector, Stats stats, StateWatch watch) {
+    this.watch = watch;
     this.math = math;
     this.clocks = clocks;
     this.connector = connector;
@@ -183,6 +185,7 @@ final class Batcher {
           reloaded = true;
           stats.reloads.incrementAndGet();
           send(true);
+          watch.onNoScript();
           return;
         }
         failAll(cause);

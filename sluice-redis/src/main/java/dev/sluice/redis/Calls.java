@@ -22,11 +22,13 @@ final class Calls {
   final Stats stats;
   private final String store;
   private final CircuitBreaker breaker;
+  private final StateWatch watch;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicBoolean closed = new AtomicBoolean();
 
   Calls(String store, Connector connector, long deadlineNanos, CircuitBreaker breaker,
-      Stats stats) {
+      Stats stats, StateWatch watch) {
+    this.watch = watch;
     this.store = store;
     this.connector = connector;
     this.deadlineNanos = deadlineNanos;
@@ -59,6 +61,7 @@ final class Calls {
       stats.failures.incrementAndGet();
       throw new StoreUnavailableException("not connected to " + connector);
     }
+    watch.onCall();
     Call<T> call = new Call<>(this, lane, key, op, outcome, commands);
     inFlight.incrementAndGet();
     if (async) {

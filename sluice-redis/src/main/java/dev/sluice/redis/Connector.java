@@ -7,6 +7,8 @@ import io.lettuce.core.SocketOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.async.RedisServerAsyncCommands;
+import io.lettuce.core.api.async.RedisStringAsyncCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -60,6 +62,9 @@ final class Connector {
   private boolean closed;
   private StatefulConnection<byte[], byte[]> connection;
   private volatile RedisScriptingAsyncCommands<byte[], byte[]> commands;
+  /** The same connection's string and server commands, for {@link StateWatch}; null with it. */
+  private volatile RedisStringAsyncCommands<byte[], byte[]> strings;
+  private volatile RedisServerAsyncCommands<byte[], byte[]> server;
   private Thread attempt;
   private long lastAttempt;
   private Deadlines deadlines;
@@ -264,6 +269,16 @@ final class Connector {
     shutdown(false);
   }
 
+  /** The string commands of the connection, or null when not connected. */
+  RedisStringAsyncCommands<byte[], byte[]> strings() {
+    return strings;
+  }
+
+  /** The server commands of the connection, or null when not connected. */
+  RedisServerAsyncCommands<byte[], byte[]> server() {
+    return server;
+  }
+
   /** The command interface, or null when not connected (and then an attempt is started). */
   RedisScriptingAsyncCommands<byte[], byte[]> commands() {
     RedisScriptingAsyncCommands<byte[], byte[]> c = commands;
@@ -313,11 +328,15 @@ final class Connector {
   private void connect(RedisClient s, RedisClusterClient cc) {
     StatefulConnection<byte[], byte[]> c;
     RedisScriptingAsyncCommands<byte[], byte[]> async;
+    RedisStringAsyncCommands<byte[], byte[]> str;
+    RedisServerAsyncCommands<byte[], byte[]> srv;
     try {
       if (cc != null) {
         StatefulRedisClusterConnection<byte[], byte[]> conn = cc.connect(ByteArrayCodec.INSTANCE);
         c = conn;
         async = conn.async();
+        str = conn.async();
+        srv = conn.async();
         // Open the node connections now: with REJECT_COMMANDS, Lettuce rejects a command whose
         // node connection is still being opened, so lazy opening would fail the first calls.
         for (RedisClusterNode node : conn.getPartitions()) {
@@ -333,6 +352,8 @@ final class Connector {
         StatefulRedisConnection<byte[], byte[]> conn = s.connect(ByteArrayCodec.INSTANCE);
         c = conn;
         async = conn.async();
+        str = conn.async();
+        srv = conn.async();
       }
     } catch (RuntimeException e) {
       return;
@@ -340,6 +361,8 @@ final class Connector {
     synchronized (this) {
       if (stores > 0 && connection == null && s == standalone && cc == cluster) {
         connection = c;
+        strings = str;
+        server = srv;
         commands = async;
         return;
       }
@@ -380,6 +403,8 @@ final class Connector {
       }
       connection = null;
       commands = null;
+      strings = null;
+      server = null;
       deadlines = null;
       e = sender;
       sender = null;

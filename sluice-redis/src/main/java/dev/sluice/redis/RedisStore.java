@@ -133,6 +133,7 @@ public final class RedisStore<K> implements RateStore<K> {
   final Stats stats = new Stats();
   /** This node's heartbeat: the live node count of {@link #liveNodes()}. */
   final Heartbeat heartbeat;
+  final StateWatch watch;
 
   private RedisStore(String name, Policy policy, Connector connector, Options o, Ticker ticker) {
     this.name = name;
@@ -143,8 +144,9 @@ public final class RedisStore<K> implements RateStore<K> {
     this.cacheClock = clocks.cacheNanos();
     // with a caller-side script clock (tests), the script's now is read when the call is made
     this.refundMarginNanos = clocks.scriptMicros() == null ? o.deadline().toNanos() : 0;
+    this.watch = new StateWatch(name, o.namespace(), connector, stats);
     this.calls = new Calls(name, connector, o.deadline().toNanos(),
-        new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()), stats);
+        new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()), stats, watch);
     this.heartbeat = new Heartbeat(connector, o.namespace(), name);
     this.first = newLane(policy);
     lanes.put(policy, first);
@@ -156,7 +158,7 @@ public final class RedisStore<K> implements RateStore<K> {
     return new Lane<>(policy, math, new RedisKeys(options.namespace(), name, policy),
         options.denyCache() ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong())
             : null,
-        new Batcher(math, clocks, connector, stats));
+        new Batcher(math, clocks, connector, stats, watch));
   }
 
   /**
@@ -524,6 +526,22 @@ public final class RedisStore<K> implements RateStore<K> {
   @Override
   public long liveNodes() {
     return heartbeat.nodes();
+  }
+
+  /**
+   * Times this store found that Redis had lost its namespace's data: the marker key
+   * {@code {<namespace>}:epoch} gone or rewritten since its last check (a restart without
+   * persistence, {@code FLUSHALL}, {@code FLUSHDB}, a failover to a replica without the data).
+   * Each loss is also logged once as a {@code WARNING}. Checked asynchronously, after a
+   * {@code NOSCRIPT} reply and at most once a second while the store takes calls, never in a
+   * decision's round trip. One deleted bucket cannot be told from one that expired full and is
+   * not counted; on a Cluster only the marker's node is watched.
+   *
+   * @return state losses noticed since the store was created
+   */
+  @Override
+  public long stateLosses() {
+    return stats.stateLost.get();
   }
 
   @Override

@@ -17,4 +17,6 @@ final class Stats {
   final AtomicLong timeouts = new AtomicLong();
   /** Calls that failed with an error from Redis or the connection (no deadline, no breaker). */
   final AtomicLong errors = new AtomicLong();
+  /** Times {@link StateWatch} found that Redis had lost the namespace's data. */
+  final AtomicLong stateLost = new AtomicLong();
 }

@@ -23,6 +23,8 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
 
   private final AtomicBoolean down = new AtomicBoolean();
   private final AtomicInteger calls = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong stateLosses =
+      new java.util.concurrent.atomic.AtomicLong();
   private final long size;
   private final Object bugKey;
 
@@ -67,6 +69,15 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
    */
   public AtomicBoolean down() {
     return down;
+  }
+
+  /**
+   * What this factory's stores report from {@code stateLosses()}: set it to simulate losses.
+   *
+   * @return the count
+   */
+  public java.util.concurrent.atomic.AtomicLong stateLosses() {
+    return stateLosses;
   }
 
   /**
@@ -124,6 +135,11 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
       @Override
       public long size() {
         return size < 0 ? size : real.size();
+      }
+
+      @Override
+      public long stateLosses() {
+        return stateLosses.get();
       }
 
       @Override
