@@ -53,7 +53,7 @@ public class SluiceAutoConfiguration {
     StoreChoice store = StoreChoice.of(properties, beans);
     try {
       return Sluice.create(properties, store.factory(), store.description(),
-          listeners.getIfUnique(), store.closer());
+          listeners.getIfUnique(), store.closer(), store.breakers());
     } catch (RuntimeException | Error e) {
       try {
         store.closer().close();
