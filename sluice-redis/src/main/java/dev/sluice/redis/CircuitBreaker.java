@@ -66,6 +66,18 @@ final class CircuitBreaker {
     }
   }
 
+  /**
+   * The state now. OPEN stays OPEN after {@code openNanos} until a call takes the probe; HALF_OPEN
+   * while that probe is with Redis.
+   */
+  RedisStore.BreakerState state() {
+    return switch (state.get()) {
+      case CLOSED -> RedisStore.BreakerState.CLOSED;
+      case OPEN -> RedisStore.BreakerState.OPEN;
+      default -> RedisStore.BreakerState.HALF_OPEN;
+    };
+  }
+
   /** Whether calls currently fail without touching Redis. */
   boolean isOpen() {
     return state.get() != CLOSED;

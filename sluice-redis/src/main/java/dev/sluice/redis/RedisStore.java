@@ -128,6 +128,7 @@ public final class RedisStore<K> implements RateStore<K> {
   private final Options options;
   private final Clocks clocks;
   private final Calls calls;
+  private final CircuitBreaker breaker;
   private final LongSupplier cacheClock;
   private final Ticker ticker;
   final Stats stats = new Stats();
@@ -145,8 +146,8 @@ public final class RedisStore<K> implements RateStore<K> {
     // with a caller-side script clock (tests), the script's now is read when the call is made
     this.refundMarginNanos = clocks.scriptMicros() == null ? o.deadline().toNanos() : 0;
     this.watch = new StateWatch(name, o.namespace(), connector, stats);
-    this.calls = new Calls(name, connector, o.deadline().toNanos(),
-        new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos()), stats, watch);
+    this.breaker = new CircuitBreaker(o.breakerFailures(), o.breakerOpen().toNanos());
+    this.calls = new Calls(name, connector, o.deadline().toNanos(), breaker, stats, watch);
     this.heartbeat = new Heartbeat(connector, o.namespace(), name);
     this.first = newLane(policy);
     lanes.put(policy, first);
@@ -542,6 +543,28 @@ public final class RedisStore<K> implements RateStore<K> {
   @Override
   public long stateLosses() {
     return stats.stateLost.get();
+  }
+
+  /**
+   * The state of this store's circuit breaker now (each store has its own; see
+   * {@link Factory#circuitBreaker}), for health checks and dashboards.
+   *
+   * @return {@link BreakerState#CLOSED} while calls go to Redis, {@link BreakerState#OPEN} while
+   *     they fail at once without touching it (it stays open past its time until a call takes
+   *     the probe), {@link BreakerState#HALF_OPEN} while that one probe call is with Redis
+   */
+  public BreakerState breakerState() {
+    return breaker.state();
+  }
+
+  /** The states of a store's circuit breaker ({@link #breakerState()}). */
+  public enum BreakerState {
+    /** Calls go to Redis. */
+    CLOSED,
+    /** Calls fail at once, without touching Redis. */
+    OPEN,
+    /** One call probes Redis; the others fail at once. Its success closes the breaker. */
+    HALF_OPEN
   }
 
   @Override

@@ -1,9 +1,17 @@
 package dev.sluice.spring.boot;
 
+import dev.sluice.Policy;
+import dev.sluice.Ticker;
 import dev.sluice.redis.RedisStore;
+import dev.sluice.spi.RateStore;
+import dev.sluice.spi.RateStoreFactory;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.cluster.RedisClusterClient;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.util.ClassUtils;
 
@@ -50,7 +58,39 @@ final class RedisStores {
       throw new IllegalArgumentException("sluice.redis: " + e.getMessage(), e);
     }
     // closing the factory closes its connection, and the client only if the factory made it
-    return new StoreChoice(f, description, f::close);
+    Watched watched = new Watched(f);
+    return new StoreChoice(watched, description, f::close, watched::breakers);
+  }
+
+  /** The factory, keeping the stores it made to read their circuit breakers. */
+  static final class Watched implements RateStoreFactory {
+
+    private final RedisStore.Factory factory;
+    private final Map<String, RedisStore<?>> stores = new ConcurrentHashMap<>();
+
+    Watched(RedisStore.Factory factory) {
+      this.factory = factory;
+    }
+
+    @Override
+    public <K> RateStore<K> create(String name, Policy policy, Ticker ticker) {
+      RedisStore<K> store = factory.create(name, policy, ticker);
+      stores.put(name, store);
+      return store;
+    }
+
+    /** Each store's breaker state ({@code closed}, {@code open}, {@code half-open}), by name. */
+    Map<String, String> breakers() {
+      Map<String, String> out = new TreeMap<>();
+      stores.forEach((name, store) -> out.put(name,
+          store.breakerState().name().toLowerCase(Locale.ROOT).replace('_', '-')));
+      return out;
+    }
+
+    @Override
+    public String toString() {
+      return factory.toString();
+    }
   }
 
   private static AbstractRedisClient applicationClient(ListableBeanFactory beans) {

@@ -41,6 +41,7 @@ public final class Sluice implements AutoCloseable {
   /** The key of the call deciding on this thread, for the plans of a method limiter. */
   private static final ThreadLocal<String> CALL_KEY = new ThreadLocal<>();
   private final RateLimitListener listener;
+  private final java.util.function.Supplier<Map<String, String>> breakers;
   /** The shape the limiter was built with: what a live change cannot alter. */
   private final String shape;
   private volatile Settings settings;
@@ -48,7 +49,8 @@ public final class Sluice implements AutoCloseable {
 
   private Sluice(Settings settings, HttpLimiter limiter, Map<String, Plans<String>> plans,
       String store, AutoCloseable closer, RateLimiter<String> probe, RateStoreFactory factory,
-      RateLimitListener listener) {
+      RateLimitListener listener, java.util.function.Supplier<Map<String, String>> breakers) {
+    this.breakers = breakers;
     this.storeFactory = factory;
     this.listener = listener;
     this.closer = closer;
@@ -68,11 +70,13 @@ public final class Sluice implements AutoCloseable {
    * @param storeDescription what the store is, for the actuator endpoint
    * @param listener receives every decision (metrics), or null
    * @param closer closes what the starter opened for the store, after the limiters
+   * @param breakers the circuit breakers' states of the store's limiters, by name
    * @return the limits
    * @throws IllegalArgumentException naming the first property out of its bounds
    */
   static Sluice create(SluiceProperties properties, RateStoreFactory store,
-      String storeDescription, RateLimitListener listener, AutoCloseable closer) {
+      String storeDescription, RateLimitListener listener, AutoCloseable closer,
+      java.util.function.Supplier<Map<String, String>> breakers) {
     Settings s = Settings.of(properties);
     HttpLimiter.Builder b = HttpLimiter.builder()
         .headers(s.headers.toArray(HeaderGroup[]::new))
@@ -111,7 +115,8 @@ public final class Sluice implements AutoCloseable {
       built.close();
       throw e;
     }
-    return new Sluice(s, built, plans, storeDescription, closer, probe, store, listener);
+    return new Sluice(s, built, plans, storeDescription, closer, probe, store, listener,
+        breakers);
   }
 
   private static Plans<String> plans(RuleSettings r) {
@@ -195,6 +200,17 @@ public final class Sluice implements AutoCloseable {
       out.put("error", e.toString());
     }
     return out;
+  }
+
+  /**
+   * The state of each Redis store's circuit breaker ({@code closed}, {@code open} or
+   * {@code half-open}), by limiter name: each rule, the health probe ({@code sluice-health}) and
+   * each {@link RateLimited} rule used ({@code <rule>.method}). Empty for the memory store.
+   *
+   * @return the states, by name
+   */
+  public Map<String, String> breakers() {
+    return breakers.get();
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.sluice.spring.boot;
 import dev.sluice.RateLimitListener;
 import dev.sluice.servlet.RateLimitFilter;
 import dev.sluice.servlet.RejectionHandler;
+import java.util.List;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -20,8 +21,9 @@ import org.springframework.core.env.ConfigurableEnvironment;
 
 /**
  * Sluice's auto-configuration: the {@link Sluice} limits from the {@code sluice.*} properties
- * ({@link SluiceProperties}) and, in a servlet application, the rate-limit filter in front of
- * it. Off with {@code sluice.enabled=false}. Each web stack, the actuator, metrics, live
+ * ({@link SluiceProperties}) and, in front of it, the servlet filter in a servlet application or
+ * the {@code WebFilter} of {@code sluice-webflux} in a reactive one. Off with
+ * {@code sluice.enabled=false}. Each web stack, the actuator, metrics, live
  * reconfiguration and {@code @RateLimited} have a configuration of their own, each active when
  * its classes are present.
  */
@@ -51,7 +53,7 @@ public class SluiceAutoConfiguration {
     StoreChoice store = StoreChoice.of(properties, beans);
     try {
       return Sluice.create(properties, store.factory(), store.description(),
-          listeners.getIfUnique(), store.closer());
+          listeners.getIfUnique(), store.closer(), store.breakers());
     } catch (RuntimeException | Error e) {
       try {
         store.closer().close();
@@ -126,6 +128,68 @@ public class SluiceAutoConfiguration {
       reg.setDispatcherTypes(jakarta.servlet.DispatcherType.REQUEST,
           jakarta.servlet.DispatcherType.ASYNC);
       return reg;
+    }
+  }
+
+  /** The WebFlux filter (a reactive application with {@code sluice-webflux} on the class path). */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
+  @ConditionalOnClass(name = {"dev.sluice.webflux.RateLimitWebFilter",
+      "org.springframework.web.server.WebFilter"})
+  public static class Reactive {
+
+    /** Created by Spring. */
+    public Reactive() {}
+
+    /**
+     * The WebFlux filter over the same limiter, ordered by {@code sluice.filter.order} (default
+     * after Spring Security's {@code WebFilterChainProxy}, -100). It does not queue: a rule with
+     * {@code max-wait} stops the application, naming the property.
+     *
+     * @param sluice the limits
+     * @param writer writes refusals (default: the RFC 9457 problem)
+     * @return the filter
+     * @throws IllegalArgumentException naming the first rule's {@code max-wait} above 0s
+     * @throws IllegalStateException on Spring Framework 6 (Boot 3.5), which {@code sluice-webflux}
+     *     cannot run on yet
+     */
+    @Bean
+    public dev.sluice.webflux.RateLimitWebFilter sluiceWebFilter(Sluice sluice,
+        ObjectProvider<dev.sluice.webflux.RejectionWriter> writer) {
+      if (!webFluxSupported()) {
+        throw new IllegalStateException("sluice-webflux is built for Spring Framework 7 (Spring"
+            + " Boot 4) and cannot read request headers on Spring Framework "
+            + org.springframework.core.SpringVersion.getVersion() + " (no HttpHeaders.get(String));"
+            + " use Spring Boot 4 for a reactive application, or set sluice.enabled=false");
+      }
+      List<SluiceProperties.RuleProperties> rules = sluice.properties().rules();
+      for (int i = 0; i < rules.size(); i++) {
+        java.time.Duration wait = rules.get(i).maxWait();
+        if (wait != null && !wait.isZero()) {
+          throw new IllegalArgumentException("sluice.rules[" + i + "].max-wait must be 0s in a"
+              + " reactive application (the WebFlux filter does not queue requests yet), was "
+              + wait);
+        }
+      }
+      dev.sluice.webflux.RateLimitWebFilter.Builder b =
+          dev.sluice.webflux.RateLimitWebFilter.builder(sluice.httpLimiter())
+              .order(sluice.properties().filter().order());
+      writer.ifUnique(b::rejectionWriter);
+      return b.build();
+    }
+
+    /**
+     * Whether {@code sluice-webflux} runs on this Spring Framework: it is compiled against
+     * Spring 7, whose {@code HttpHeaders.get(String)} Spring 6's {@code get(Object)} does not
+     * link to.
+     */
+    static boolean webFluxSupported() {
+      try {
+        org.springframework.http.HttpHeaders.class.getMethod("get", String.class);
+        return true;
+      } catch (NoSuchMethodException e) {
+        return false;
+      }
     }
   }
 }

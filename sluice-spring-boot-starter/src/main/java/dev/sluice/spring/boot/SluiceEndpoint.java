@@ -12,8 +12,8 @@ import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 
 /**
  * {@code /actuator/sluice}: the rules and their plans as in force now (after live changes), the
- * store and whether it answers, the failure mode, the keys each rule holds, and the changes that
- * wait for a restart.
+ * store and whether it answers, the Redis circuit breakers' states, the failure mode, the keys
+ * each rule holds, and the changes that wait for a restart.
  */
 @Endpoint(id = "sluice")
 public final class SluiceEndpoint {
@@ -40,6 +40,10 @@ public final class SluiceEndpoint {
     out.put("store", sluice.store());
     out.put("failureMode", sluice.failureMode().name().toLowerCase(java.util.Locale.ROOT));
     out.put("storeHealth", sluice.storeHealth());
+    Map<String, String> breakers = sluice.breakers();
+    if (!breakers.isEmpty()) {
+      out.put("breakers", breakers);
+    }
     List<Object> rules = new ArrayList<>();
     for (Rule r : sluice.httpLimiter().rules()) {
       Map<String, Object> rule = new LinkedHashMap<>();

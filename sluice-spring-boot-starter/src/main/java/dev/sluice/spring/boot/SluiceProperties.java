@@ -41,7 +41,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param plans named policies, each a list of limits checked all-or-nothing
  * @param rules the rules, checked in order; each request takes from every rule it matches, or
  *     from none
- * @param filter the servlet filter's settings
+ * @param filter the filter's settings (servlet or WebFlux)
  */
 @ConfigurationProperties("sluice")
 public record SluiceProperties(
@@ -120,10 +120,11 @@ public record SluiceProperties(
       List<Integer> chargeOn) {}
 
   /**
-   * The servlet filter's settings.
+   * The filter's settings (the servlet filter, or the WebFlux {@code WebFilter}).
    *
    * @param order the filter's order (default {@value Filter#DEFAULT_ORDER}: after Spring
-   *     Security's chain at -100, so {@code principal} keys see the authenticated user)
+   *     Security's chain at -100, servlet or WebFlux, so {@code principal} keys see the
+   *     authenticated user)
    */
   public record Filter(@DefaultValue("-90") int order) {
 

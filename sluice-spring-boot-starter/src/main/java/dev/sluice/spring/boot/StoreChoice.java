@@ -6,10 +6,16 @@ import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.util.ClassUtils;
 
 /**
- * The store the properties ask for: its factory, what to call it, and what to close at shutdown
- * (only what the starter made).
+ * The store the properties ask for: its factory, what to call it, what to close at shutdown
+ * (only what the starter made), and the circuit breakers' states of the stores it made, by
+ * limiter name (empty for memory).
  */
-record StoreChoice(RateStoreFactory factory, String description, AutoCloseable closer) {
+record StoreChoice(RateStoreFactory factory, String description, AutoCloseable closer,
+    java.util.function.Supplier<java.util.Map<String, String>> breakers) {
+
+  StoreChoice(RateStoreFactory factory, String description, AutoCloseable closer) {
+    this(factory, description, closer, java.util.Map::of);
+  }
 
   static StoreChoice of(SluiceProperties p, ListableBeanFactory beans) {
     if (p.store() != SluiceProperties.Store.REDIS) {

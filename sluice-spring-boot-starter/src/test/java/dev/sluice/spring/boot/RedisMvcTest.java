@@ -85,6 +85,9 @@ class RedisMvcTest {
   void redisKilled_healthDown_andFailClosed503() {
     Http http = new Http(port);
     assertThat(http.get("/actuator/health/sluice").body()).contains("\"status\":\"UP\"");
+    assertThat(http.get("/actuator/sluice").body()).as("every store's breaker closed")
+        .contains("\"api\":\"closed\"").contains("\"sluice-health\":\"closed\"")
+        .doesNotContain("\"open\"");
     REDIS.kill();
     HttpResponse<String> health = http.get("/actuator/health/sluice");
     assertThat(health.statusCode()).isEqualTo(503);
@@ -92,5 +95,16 @@ class RedisMvcTest {
     HttpResponse<String> refused = http.get("/api/hello", "X-API-Key", "free-" + UUID.randomUUID());
     assertThat(refused.statusCode()).isEqualTo(503);
     assertThat(refused.headers().firstValue("Retry-After")).isEmpty();
+
+    // the api rule's store fails its calls: after 5 failures (the default) its breaker opens;
+    // bounded by requests, not time (each fails within the 2 s deadline)
+    String body = "";
+    for (int i = 0; i < 20 && !body.contains("\"api\":\"open\""); i++) {
+      http.get("/api/hello", "X-API-Key", "free-" + UUID.randomUUID());
+      body = http.get("/actuator/sluice").body();
+    }
+    assertThat(body).as("the api store's breaker, in /actuator/sluice")
+        .contains("\"api\":\"open\"");
+    assertThat(sluice.breakers()).containsEntry("api", "open");
   }
 }
