@@ -6,9 +6,9 @@ import io.lettuce.core.api.async.RedisStringAsyncCommands;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -112,7 +112,11 @@ final class StateWatch {
 
   /** Writes a new token if there is still none; the token the marker holds then. */
   private CompletionStage<byte[]> write(RedisStringAsyncCommands<byte[], byte[]> strings) {
-    byte[] mine = UUID.randomUUID().toString().getBytes(StandardCharsets.US_ASCII);
+    // Unique, not secret: ThreadLocalRandom, since this runs on the client's event loop, where
+    // SecureRandom (UUID.randomUUID) may read /dev/urandom, a blocking call (BlockHound saw it).
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    byte[] mine = (Long.toHexString(random.nextLong()) + Long.toHexString(random.nextLong())
+        + Long.toHexString(System.nanoTime())).getBytes(StandardCharsets.US_ASCII);
     return strings.set(marker, mine, SetArgs.Builder.nx())
         .thenCompose(ok -> ok != null ? CompletableFuture.completedFuture(mine)
             : strings.get(marker));
