@@ -1,10 +1,14 @@
 package dev.sluice.webflux;
 
 import dev.sluice.http.RequestView;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.server.PathContainer;
 import org.springframework.http.server.RequestPath;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -14,6 +18,14 @@ import org.springframework.http.server.reactive.ServerHttpRequest;
  * (WebFlux gives the principal asynchronously). Made per request; not thread-safe.
  */
 final class ExchangeRequestView implements RequestView {
+
+  /**
+   * {@code HttpHeaders.get}: {@code get(String)} on Spring Framework 7, {@code get(Object)} (from
+   * {@code Map}) on Spring 6, where {@code HttpHeaders} is a {@code MultiValueMap}. Both return the
+   * header's values as sent (not split on commas, unlike {@code getValuesAsList}) and are
+   * case-insensitive. Resolved once, so one jar runs on Spring Boot 4 and 3.5.
+   */
+  private static final MethodHandle GET = headerGetter();
 
   private final ServerHttpRequest request;
   private final String principal;
@@ -99,9 +111,36 @@ final class ExchangeRequestView implements RequestView {
   }
 
   @Override
+  @SuppressWarnings("unchecked") // HttpHeaders.get's own type: List<String>
   public List<String> headers(String name) {
-    List<String> values = request.getHeaders().get(name);
+    List<String> values;
+    try {
+      values = (List<String>) GET.invokeExact(request.getHeaders(), name);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException("HttpHeaders.get failed", e);
+    }
     return values == null ? List.of() : values;
+  }
+
+  private static MethodHandle headerGetter() {
+    MethodHandles.Lookup lookup = MethodHandles.publicLookup();
+    MethodType wanted = MethodType.methodType(List.class, HttpHeaders.class, String.class);
+    try {
+      return lookup.findVirtual(HttpHeaders.class, "get",
+          MethodType.methodType(List.class, String.class));
+    } catch (NoSuchMethodException e) {
+      try {
+        return lookup.findVirtual(HttpHeaders.class, "get",
+            MethodType.methodType(List.class, Object.class)).asType(wanted);
+      } catch (NoSuchMethodException | IllegalAccessException again) {
+        again.addSuppressed(e);
+        throw new ExceptionInInitializerError(again);
+      }
+    } catch (IllegalAccessException e) {
+      throw new ExceptionInInitializerError(e);
+    }
   }
 
   /** The peer's IP literal, read without a DNS lookup; its host string if unresolved. */

@@ -150,18 +150,10 @@ public class SluiceAutoConfiguration {
      * @param writer writes refusals (default: the RFC 9457 problem)
      * @return the filter
      * @throws IllegalArgumentException naming the first rule's {@code max-wait} above 0s
-     * @throws IllegalStateException on Spring Framework 6 (Boot 3.5), which {@code sluice-webflux}
-     *     cannot run on yet
      */
     @Bean
     public dev.sluice.webflux.RateLimitWebFilter sluiceWebFilter(Sluice sluice,
         ObjectProvider<dev.sluice.webflux.RejectionWriter> writer) {
-      if (!webFluxSupported()) {
-        throw new IllegalStateException("sluice-webflux is built for Spring Framework 7 (Spring"
-            + " Boot 4) and cannot read request headers on Spring Framework "
-            + org.springframework.core.SpringVersion.getVersion() + " (no HttpHeaders.get(String));"
-            + " use Spring Boot 4 for a reactive application, or set sluice.enabled=false");
-      }
       List<SluiceProperties.RuleProperties> rules = sluice.properties().rules();
       for (int i = 0; i < rules.size(); i++) {
         java.time.Duration wait = rules.get(i).maxWait();
@@ -176,20 +168,6 @@ public class SluiceAutoConfiguration {
               .order(sluice.properties().filter().order());
       writer.ifUnique(b::rejectionWriter);
       return b.build();
-    }
-
-    /**
-     * Whether {@code sluice-webflux} runs on this Spring Framework: it is compiled against
-     * Spring 7, whose {@code HttpHeaders.get(String)} Spring 6's {@code get(Object)} does not
-     * link to.
-     */
-    static boolean webFluxSupported() {
-      try {
-        org.springframework.http.HttpHeaders.class.getMethod("get", String.class);
-        return true;
-      } catch (NoSuchMethodException e) {
-        return false;
-      }
     }
   }
 }

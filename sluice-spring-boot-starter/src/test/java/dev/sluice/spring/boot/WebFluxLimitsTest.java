@@ -7,7 +7,6 @@ import java.net.http.HttpResponse;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -19,7 +18,6 @@ import org.springframework.test.context.ActiveProfiles;
  * A reactive application (Netty) on a random port, limited by {@code application-reactive.yml}
  * through the starter's WebFlux filter, spoken to over HTTP. Each test uses keys of its own.
  */
-@EnabledIf("dev.sluice.spring.boot.WebFluxSupport#supported")
 @SpringBootTest(classes = ReactiveTestApp.class,
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = "spring.main.web-application-type=reactive")

@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.DisabledIf;
-import org.junit.jupiter.api.condition.EnabledIf;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -16,8 +14,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 class WebFluxStartupFailureTest {
 
   @Test
-  @EnabledIf("dev.sluice.spring.boot.WebFluxSupport#supported")
-  void maxWait_onWebFlux_stopsTheApplication_namingTheProperty() {
+    void maxWait_onWebFlux_stopsTheApplication_namingTheProperty() {
     Throwable failure = catchThrowable(() -> start(
         "server.port=0",
         "sluice.rules[0].name=api", "sluice.rules[0].key=ip",
@@ -31,21 +28,7 @@ class WebFluxStartupFailureTest {
             + " not queue requests yet), was PT2S"));
   }
 
-  /** Boot 3.5: sluice-webflux cannot read headers on Spring 6, so the application does not start. */
   @Test
-  @DisabledIf("dev.sluice.spring.boot.WebFluxSupport#supported")
-  void onSpring6_theReactiveApplicationDoesNotStart_sayingWhy() {
-    Throwable failure = catchThrowable(() -> start("server.port=0",
-        "sluice.rules[0].name=api", "sluice.rules[0].key=ip",
-        "sluice.rules[0].limits[0].permits=1", "sluice.rules[0].limits[0].per=1s"));
-    assertThat(failure).as("the application must not start").isNotNull();
-    assertThat(messages(failure)).anySatisfy(m -> assertThat(m).contains(
-        "sluice-webflux is built for Spring Framework 7 (Spring Boot 4) and cannot read request"
-            + " headers on Spring Framework 6."));
-  }
-
-  @Test
-  @EnabledIf("dev.sluice.spring.boot.WebFluxSupport#supported")
   void withoutMaxWait_theReactiveApplicationStarts() {
     try (ConfigurableApplicationContext ctx = run("server.port=0",
         "sluice.rules[0].name=api", "sluice.rules[0].key=ip",
