@@ -111,7 +111,14 @@ class ReconnectStormTest {
     // the first attempt of each client after the server was back: its reconnection
     List<Long> after = proxy.served().subList(servedBefore, proxy.served().size());
     int herd = busiest(after.stream().mapToLong(Long::longValue).toArray());
+    // A client's connection that failed over the restart may still be closing on the server's
+    // side when the last client is back (51 seen once on a loaded machine): wait, bounded, for
+    // the count to settle; a leaked connection stays, and fails the assertion below.
     long connected = connectedClients();
+    for (long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        connected != CLIENTS && System.nanoTime() < until; connected = connectedClients()) {
+      LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+    }
     System.out.printf("STORM %d clients, %d attempts in %.0f ms (outage %d ms): at most %d"
             + " (%.1f%%) in a 100 ms window, the worst starting %.0f ms after the disconnection;"
             + " %d connections after, %d of them in the busiest 100 ms after the restart%n",

@@ -58,6 +58,18 @@ final class Settings {
   }
 
   /**
+   * Whether {@code sluice-gateway} and Spring Cloud Gateway are on the class path: then the routes
+   * may be the only limits, and {@code sluice.rules} may be empty.
+   */
+  static boolean gatewayPresent() {
+    ClassLoader loader = Settings.class.getClassLoader();
+    return org.springframework.util.ClassUtils.isPresent(
+            "dev.sluice.gateway.SluiceRateLimiter", loader)
+        && org.springframework.util.ClassUtils.isPresent(
+            "org.springframework.cloud.gateway.config.GatewayAutoConfiguration", loader);
+  }
+
+  /**
    * Checks {@code p}.
    *
    * @throws IllegalArgumentException naming the first bad property
@@ -77,7 +89,7 @@ final class Settings {
       });
     }
     List<RuleProperties> given = p.rules() == null ? List.of() : p.rules();
-    if (given.isEmpty()) {
+    if (given.isEmpty() && !gatewayPresent()) {
       throw new IllegalArgumentException(
           "sluice.rules must hold at least one rule (or set sluice.enabled=false), was empty");
     }

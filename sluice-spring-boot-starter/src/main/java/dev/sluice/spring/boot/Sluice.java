@@ -106,13 +106,15 @@ public final class Sluice implements AutoCloseable {
       }
       b.rule(rb.build());
     }
-    HttpLimiter built = b.build();
+    HttpLimiter built = s.rules.isEmpty() ? null : b.build(); // empty: a Gateway's routes only
     RateLimiter<String> probe;
     try {
       probe = RateLimiter.builder(Limit.perSecond(1_000_000)).name("sluice-health").store(store)
           .failureMode(FailureMode.CLOSED).build();
     } catch (RuntimeException | Error e) {
-      built.close();
+      if (built != null) {
+        built.close();
+      }
       throw e;
     }
     return new Sluice(s, built, plans, storeDescription, closer, probe, store, listener,
@@ -140,13 +142,39 @@ public final class Sluice implements AutoCloseable {
     return b.build();
   }
 
+  /** Where the buckets live: the memory store or the Redis store the starter chose. */
+  RateStoreFactory storeFactory() {
+    return storeFactory;
+  }
+
+  /** Every plan of {@code sluice.plans}, checked, as configured at startup or last change. */
+  Map<String, Policy> planPolicies() {
+    return settings.plans;
+  }
+
+  /** The header groups of {@code sluice.headers}. */
+  List<HeaderGroup> headerGroups() {
+    return settings.headers;
+  }
+
   /**
    * The HTTP limiter every filter decides with.
    *
    * @return the limiter
+   * @throws IllegalStateException if {@code sluice.rules} is empty (allowed in a Spring Cloud
+   *     Gateway application, whose routes are then the only limits)
    */
   public HttpLimiter httpLimiter() {
+    if (limiter == null) {
+      throw new IllegalStateException("sluice.rules is empty: no HTTP limiter (the Gateway's"
+          + " routes are the only limits)");
+    }
     return limiter;
+  }
+
+  /** Whether {@code sluice.rules} holds a rule: false in a Gateway application limiting routes only. */
+  boolean hasRules() {
+    return limiter != null;
   }
 
   /**
@@ -327,7 +355,9 @@ public final class Sluice implements AutoCloseable {
     try {
       methods.values().forEach(RateLimiter::close);
       probe.close();
-      limiter.close();
+      if (limiter != null) {
+        limiter.close();
+      }
     } finally {
       try {
         closer.close();
@@ -339,6 +369,6 @@ public final class Sluice implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "Sluice" + limiter.rules();
+    return "Sluice" + (limiter == null ? List.of() : limiter.rules());
   }
 }

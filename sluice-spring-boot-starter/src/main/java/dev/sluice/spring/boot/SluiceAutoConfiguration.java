@@ -15,6 +15,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.env.ConfigurableEnvironment;
@@ -115,6 +116,7 @@ public class SluiceAutoConfiguration {
      * @return the filter's registration
      */
     @Bean
+    @Conditional(HasRules.class)
     public FilterRegistrationBean<jakarta.servlet.Filter> sluiceFilter(Sluice sluice,
         ObjectProvider<RejectionHandler> handler) {
       RateLimitFilter filter = RateLimitFilter.of(sluice.httpLimiter(),
@@ -152,6 +154,7 @@ public class SluiceAutoConfiguration {
      * @throws IllegalArgumentException naming the first rule's {@code max-wait} above 0s
      */
     @Bean
+    @Conditional(HasRules.class)
     public dev.sluice.webflux.RateLimitWebFilter sluiceWebFilter(Sluice sluice,
         ObjectProvider<dev.sluice.webflux.RejectionWriter> writer) {
       List<SluiceProperties.RuleProperties> rules = sluice.properties().rules();

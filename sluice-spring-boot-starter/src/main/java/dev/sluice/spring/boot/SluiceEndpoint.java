@@ -45,7 +45,7 @@ public final class SluiceEndpoint {
       out.put("breakers", breakers);
     }
     List<Object> rules = new ArrayList<>();
-    for (Rule r : sluice.httpLimiter().rules()) {
+    for (Rule r : sluice.hasRules() ? sluice.httpLimiter().rules() : List.<Rule>of()) {
       Map<String, Object> rule = new LinkedHashMap<>();
       rule.put("name", r.name());
       rule.put("shadow", r.shadow());

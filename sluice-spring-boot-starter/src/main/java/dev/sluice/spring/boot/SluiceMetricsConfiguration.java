@@ -46,7 +46,7 @@ public class SluiceMetricsConfiguration {
       ObjectProvider<RateLimitListener> listener) {
     return () -> {
       Sluice s = sluice.getIfAvailable();
-      if (s != null && listener.getIfUnique() instanceof SluiceMetrics m) {
+      if (s != null && s.hasRules() && listener.getIfUnique() instanceof SluiceMetrics m) {
         for (Rule r : s.httpLimiter().rules()) {
           m.bind(s.httpLimiter().limiter(r.name()));
         }
