@@ -62,6 +62,8 @@ final class DemoOptions {
       "  --redis URI              keep the buckets in Redis, shared by every server using it:",
       "                           redis://host:6379, rediss://host:6380 (TLS),",
       "                           redis-cluster://host1:7000,host2:7001     [SLUICE_REDIS]   default: in memory",
+      "  --redis-deadline DURATION  the longest a Redis call may take before the failure mode",
+      "                           answers, 1ms to 60s                       [SLUICE_REDIS_DEADLINE] default 50ms",
       "  --failure-mode MODE      what to answer while Redis is unreachable: open (admit,",
       "                           no rate-limit headers), closed (503), local (enforce the",
       "                           limit in this server's memory)            [SLUICE_FAILURE_MODE] default local",
@@ -108,6 +110,7 @@ final class DemoOptions {
     ENV.put("headers", "SLUICE_HEADERS");
     ENV.put("redis", "SLUICE_REDIS");
     ENV.put("failure-mode", "SLUICE_FAILURE_MODE");
+    ENV.put("redis-deadline", "SLUICE_REDIS_DEADLINE");
     ENV.put("paths", "SLUICE_PATHS");
     ENV.put("methods", "SLUICE_METHODS");
   }
@@ -134,11 +137,13 @@ final class DemoOptions {
   final List<String> paths;
   /** The methods the rule limits, upper-case; empty for every method. */
   final List<String> methods;
+  /** The Redis store's deadline per call ({@code --redis-deadline}, default 50 ms). */
+  final Duration redisDeadline;
 
   private DemoOptions(boolean help, int port, String host, String limitText, Limit limit,
       Duration maxWait, String maxWaitText, String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
       Set<HeaderGroup> headers, String redis, FailureMode failureMode, List<String> paths,
-      List<String> methods) {
+      List<String> methods, Duration redisDeadline) {
     this.help = help;
     this.port = port;
     this.host = host;
@@ -155,6 +160,7 @@ final class DemoOptions {
     this.failureMode = failureMode;
     this.paths = paths;
     this.methods = methods;
+    this.redisDeadline = redisDeadline;
   }
 
   /**
@@ -229,8 +235,9 @@ final class DemoOptions {
     FailureMode failureMode = values.get("failure-mode", "local", DemoOptions::parseFailureMode);
     List<String> paths = values.get("paths", DEFAULT_PATHS, DemoOptions::parsePaths);
     List<String> methods = values.get("methods", null, DemoOptions::parseMethods);
+    Duration redisDeadline = values.get("redis-deadline", "50ms", DemoOptions::parseRedisDeadline);
     return new DemoOptions(help, port, host, limitText, limit, maxWait, maxWaitText, keyText, key, keyHeader, trusted,
-        headers, redis, failureMode, paths, methods);
+        headers, redis, failureMode, paths, methods, redisDeadline);
   }
 
   /**
@@ -406,6 +413,25 @@ final class DemoOptions {
   /** The failure mode as the flag spells it. */
   String failureModeText() {
     return failureMode.name().toLowerCase(Locale.ROOT);
+  }
+
+  /** Parses {@code --redis-deadline}: a count and a unit of {@link #UNITS}, 1 ms to 60 s. */
+  static Duration parseRedisDeadline(String text) {
+    Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
+    Duration d = null;
+    if (m.matches() && UNITS.containsKey(m.group(2))) {
+      try {
+        d = UNITS.get(m.group(2)).multipliedBy(Long.parseLong(m.group(1)));
+      } catch (ArithmeticException | NumberFormatException e) {
+        d = null;
+      }
+    }
+    if (d == null || d.compareTo(Duration.ofMillis(1)) < 0
+        || d.compareTo(Duration.ofSeconds(60)) > 0) {
+      throw new IllegalArgumentException("--redis-deadline \"" + text
+          + "\" must be from 1ms to 60s, a count and a unit like 50ms or 2s");
+    }
+    return d;
   }
 
   /**

@@ -162,7 +162,8 @@ public final class DemoServer implements AutoCloseable {
     }
     SluiceMetrics metrics = new SluiceMetrics(registry);
     RedisStore.Factory redisStores =
-        options.redis == null ? null : RedisStore.factory(options.redis);
+        options.redis == null ? null
+            : RedisStore.factory(options.redis).deadline(options.redisDeadline);
     RateLimiter<String> limiter;
     try {
       limiter = RateLimiter.builder(options.limit).name(RULE)
