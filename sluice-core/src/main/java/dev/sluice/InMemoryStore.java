@@ -176,6 +176,15 @@ public final class InMemoryStore<K> implements RateStore<K> {
     return availablePermits(key, policy);
   }
 
+  /**
+   * For this package's tests: {@code c} is told the key of every eviction {@link #evictions()}
+   * counts (on the evicting thread, under the insertion lock: keep it quick); null stops it.
+   */
+  @SuppressWarnings("unchecked")
+  void onEviction(java.util.function.Consumer<? super K> c) {
+    table.onEviction(c == null ? null : key -> c.accept((K) key));
+  }
+
   /** Permits the shared overflow bucket admitted so far (for tests and diagnostics). */
   long overflowAdmitted() {
     return table.overflowAdmitted();

@@ -112,6 +112,8 @@ public final class BucketTable<K> {
   private final AtomicLongArray removals = new AtomicLongArray(REMOVAL_STRIPES);
   /** Tests only: runs between a new key's private decision and its publication. */
   Runnable beforePlace;
+  /** Tests only: told the key of each eviction {@link #evictions()} counts; null: nobody. */
+  private volatile java.util.function.Consumer<Object> onEviction;
   private final ConcurrentHashMap<K, Holder> map;
   private final AtomicLong slots = new AtomicLong();
   private final AtomicLong evictions = new AtomicLong();
@@ -450,6 +452,16 @@ public final class BucketTable<K> {
   }
 
   /**
+   * For tests: {@code c} is told the key of every eviction {@link #evictions()} counts, on the
+   * evicting thread, under the table's insertion lock (so it must be quick); null stops it.
+   *
+   * @param c the consumer, or null
+   */
+  public void onEviction(java.util.function.Consumer<Object> c) {
+    this.onEviction = c;
+  }
+
+  /**
    * Permits admitted by the shared overflow bucket (to keys the store could not place).
    *
    * @return permits
@@ -659,6 +671,10 @@ public final class BucketTable<K> {
       if (victim.engine.retire(victim, now, bestRank)) {
         if (bestRank > 0) {
           evictions.incrementAndGet();
+          java.util.function.Consumer<Object> told = onEviction;
+          if (told != null) {
+            told.accept(key);
+          }
         }
         if (unmap(key, victim, true)) {
           return true;

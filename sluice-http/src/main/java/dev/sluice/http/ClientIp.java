@@ -8,9 +8,10 @@ import java.util.List;
  * Finds the client address: the socket peer, unless the peer is a trusted proxy; then the
  * forwarding header is walked from the right. See {@link TrustedProxies} for the rules.
  *
- * <p>The walk reads the header from its right end and stops at the first untrusted hop, so its
- * cost is bounded by the trusted hops, not by the header's size, and nothing a client wrote to the
- * left (an unbalanced quote, a megabyte of commas) can change the outcome.
+ * <p>The walk reads the header from its right end and stops at the first untrusted hop, or at an
+ * element longer than {@value #MAX_ELEMENT} characters (malformed: the peer is used), so it reads
+ * at most {@value #MAX_HOPS} elements of bounded length, whatever the header's size, and nothing a
+ * client wrote to the left (an unbalanced quote, a megabyte of commas) can change the outcome.
  */
 final class ClientIp {
 
@@ -18,6 +19,12 @@ final class ClientIp {
   static final int MAX_HOPS = 32;
 
   private static final int MAX_NODE = 64;
+
+  /**
+   * The longest element (between two commas) walked: longer is malformed, and the walk stops
+   * there, so that it reads at most {@code MAX_HOPS x (MAX_ELEMENT + 1)} characters.
+   */
+  static final int MAX_ELEMENT = 1024;
 
   private ClientIp() {}
 
@@ -82,6 +89,16 @@ final class ClientIp {
    * @return the client address: the first untrusted hop, or {@code peer}
    */
   static InetAddress walk(InetAddress peer, List<String> lines, TrustedProxies proxies) {
+    long[] read = new long[1];
+    try {
+      return walk(peer, lines, proxies, read);
+    } finally {
+      Keys.countReads(read[0]);
+    }
+  }
+
+  private static InetAddress walk(InetAddress peer, List<String> lines, TrustedProxies proxies,
+      long[] read) {
     boolean forwarded = proxies.header() == TrustedProxies.Header.FORWARDED;
     int hops = 0;
     for (int l = lines.size() - 1; l >= 0; l--) {
@@ -90,6 +107,10 @@ final class ClientIp {
       int i = end - 1;
       boolean inQuote = false;
       while (true) {
+        if (end - i > MAX_ELEMENT + 1) {
+          return peer; // an element longer than any address: malformed, read no further
+        }
+        read[0]++;
         if (i < 0 || (!inQuote && line.charAt(i) == ',')) {
           if (inQuote || ++hops > MAX_HOPS) {
             return peer;

@@ -25,7 +25,10 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAccumulator;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -57,6 +60,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * failure mode ({@code LOCAL} fallback), or by a store that cannot refund, is not given back at
  * all. Each of these under-admits, never over-admits. An object with one rule takes no lock and
  * never refunds for all-or-nothing.
+ *
+ * <h2>Hot keys: the lock is waited for, at most, the lock wait</h2>
+ * The lock is held across the store calls of one request (a take per rule, and the refunds), so
+ * with a remote store a request behind it would wait for other requests' round trips, one after
+ * another: with a store slow by 20 ms, 20 concurrent requests of one key took 1.7 s. So a request
+ * waits for its stripes at most {@link Builder#lockWait} (default 50 ms) in all, in real time;
+ * then it releases the stripes it has and decides without them, as {@link #decideAsync} always
+ * does. That never over-admits: each rule's bucket is decided atomically by its store whoever
+ * holds a stripe, and a refund gives back at most what its request took, less the refill earned
+ * since before the take ({@link RateLimiter#refund}), a rule that holds whatever other requests
+ * did in between. What the lock protected is lost for that request only: it and the request
+ * holding the stripe may each find permits missing that the other is about to give back (both
+ * take, one refuses and refunds: a refusal the lock would have spared), and a queueing rule's
+ * reservation cancelled after another request wrote to its bucket gives nothing back
+ * ({@link Reservation#cancel}). Under-admission, never over.
  *
  * <p>Shadow rules ({@link Rule#shadow()}) take part as if they enforced, with one difference:
  * their would-be refusals refuse nothing, so they give back nothing the other rules took. A
@@ -108,6 +126,9 @@ public final class HttpLimiter implements AutoCloseable {
 
   private static final int STRIPES = 256;
 
+  /** The longest lock wait a builder accepts. */
+  private static final Duration MAX_LOCK_WAIT = Duration.ofSeconds(60);
+
   private final Rule[] rules;
   private final RateLimiter<String>[] limiters;
   private final boolean[] owned;
@@ -116,6 +137,11 @@ public final class HttpLimiter implements AutoCloseable {
   private final Set<HeaderGroup> headers;
   private final MissingKey missingKey;
   private final ReentrantLock[] stripes;
+  private final long lockWaitNanos;
+  /** Requests that decided without their stripes: one stayed busy past the lock wait. */
+  private final LongAdder unlocked = new LongAdder();
+  /** The longest any request waited for its stripes, in real nanoseconds. */
+  private final LongAccumulator longestLockWait = new LongAccumulator(Math::max, 0);
   private final Ticker ticker;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -152,6 +178,7 @@ public final class HttpLimiter implements AutoCloseable {
     this.headers = Collections.unmodifiableSet(EnumSet.copyOf(b.headers));
     this.missingKey = b.missingKey;
     this.ticker = b.ticker;
+    this.lockWaitNanos = b.lockWait.toNanos();
     if (n > 1) {
       stripes = new ReentrantLock[STRIPES];
       for (int i = 0; i < STRIPES; i++) {
@@ -194,9 +221,18 @@ public final class HttpLimiter implements AutoCloseable {
     for (int i = 0; i < outcomes.size(); i++) {
       queueing |= outcomes.get(i).rule.maxWaitNanos() > 0;
     }
-    // Read before anything is taken: the time a refund subtracts runs from here.
-    long start = charging || queueing || outcomes.size() > 1 ? ticker.read() : 0;
-    boolean admitted = decide(outcomes, start);
+    boolean timed = charging || queueing || outcomes.size() > 1;
+    long start;
+    boolean admitted;
+    int[] held = lock(outcomes);
+    try {
+      // Read before anything is taken (after the stripes: waiting for them holds no permit):
+      // the time a refund subtracts runs from here.
+      start = timed ? ticker.read() : 0;
+      admitted = decideAll(outcomes, start);
+    } finally {
+      unlock(held, held == null ? 0 : held.length);
+    }
     Outcome binding = binding(outcomes, admitted, ENFORCED);
     Outcome described = binding(outcomes, admitted, DESCRIBED);
     String[] written = described == null ? Verdict.NO_HEADERS
@@ -614,12 +650,17 @@ public final class HttpLimiter implements AutoCloseable {
     return r.limiter() == null ? r.policy() : o.limiter.policy(o.key);
   }
 
-  /** Sets a decision on every outcome; returns whether all admitted. */
-  private boolean decide(List<Outcome> outcomes, long start) {
+  /**
+   * Takes the stripes of {@code outcomes}' (rule, key) pairs, in ascending order, waiting for them
+   * at most the lock wait in all (real time: a lock is waited for on the system clock, whatever
+   * the ticker). Returns the stripes held (distinct, ascending), or null when this object has no
+   * stripes (one rule) or one stayed busy past the wait (or the thread was interrupted while
+   * waiting; the flag is kept): the request then decides without any, which may under-admit and
+   * never over-admits (see the class comment).
+   */
+  private int[] lock(List<Outcome> outcomes) {
     if (stripes == null) {
-      Outcome o = outcomes.get(0);
-      o.decision = take(o);
-      return o.decision.allowed();
+      return null;
     }
     int[] locks = new int[outcomes.size()];
     for (int i = 0; i < locks.length; i++) {
@@ -628,22 +669,65 @@ public final class HttpLimiter implements AutoCloseable {
       locks[i] = (h ^ (h >>> 16)) & (STRIPES - 1);
     }
     Arrays.sort(locks);
-    int held = 0;
-    try {
-      for (int i = 0; i < locks.length; i++) {
-        if (i == 0 || locks[i] != locks[i - 1]) {
-          stripes[locks[i]].lock();
-        }
-        held = i + 1;
-      }
-      return decideAll(outcomes, start);
-    } finally {
-      for (int i = held - 1; i >= 0; i--) {
-        if (i == 0 || locks[i] != locks[i - 1]) {
-          stripes[locks[i]].unlock();
-        }
+    int distinct = 0;
+    for (int i = 0; i < locks.length; i++) {
+      if (i == 0 || locks[i] != locks[i - 1]) {
+        locks[distinct++] = locks[i];
       }
     }
+    int held = 0;
+    long waitFrom = 0;
+    boolean waited = false;
+    try {
+      for (; held < distinct; held++) {
+        ReentrantLock stripe = stripes[locks[held]];
+        if (stripe.tryLock()) {
+          continue; // uncontended: no clock read
+        }
+        if (!waited) {
+          waited = true;
+          waitFrom = System.nanoTime();
+        }
+        long left = lockWaitNanos - (System.nanoTime() - waitFrom);
+        if (left <= 0 || !stripe.tryLock(left, TimeUnit.NANOSECONDS)) {
+          break;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // decide at once, without the stripe
+    }
+    if (waited) {
+      longestLockWait.accumulate(System.nanoTime() - waitFrom);
+    }
+    if (held == distinct) {
+      return distinct == locks.length ? locks : Arrays.copyOf(locks, distinct);
+    }
+    unlock(locks, held);
+    unlocked.increment();
+    return null;
+  }
+
+  /** Releases the first {@code n} of {@code locks} (from {@link #lock}), last first. */
+  private void unlock(int[] locks, int n) {
+    for (int i = n - 1; i >= 0; i--) {
+      stripes[locks[i]].unlock();
+    }
+  }
+
+  /**
+   * How many requests decided without their stripes because one stayed busy past the lock wait
+   * (or the thread was interrupted while waiting): each may under-admit, none over-admits.
+   */
+  long unlockedDecisions() {
+    return unlocked.sum();
+  }
+
+  /**
+   * The longest any request waited for its stripes so far, in real nanoseconds (0 if none had to
+   * wait): from its first busy stripe to holding them all, or to giving up.
+   */
+  long longestLockWaitNanos() {
+    return longestLockWait.get();
   }
 
   /**
@@ -671,7 +755,9 @@ public final class HttpLimiter implements AutoCloseable {
       Decision d = o.decision;
       if (d.allowed() && !d.wouldRefuse() && d.source() != Decision.Source.FAILURE_OPEN) {
         if (o.reservation != null) {
-          o.reservation.cancel(); // under the stripes: still the latest write, so given back
+          // under the stripes: still the latest write, so given back (without them, if another
+          // request wrote since, nothing is given back: under-admission)
+          o.reservation.cancel();
           o.reservation = null;
           o.waitNanos = 0;
         } else if (o.holdsPermits()) {
@@ -846,6 +932,7 @@ public final class HttpLimiter implements AutoCloseable {
     private RateStoreFactory store = InMemoryStore.factory();
     private FailureMode failureMode = FailureMode.LOCAL;
     private RateLimitListener listener;
+    private Duration lockWait = Duration.ofMillis(50);
 
     private Builder() {}
 
@@ -967,6 +1054,30 @@ public final class HttpLimiter implements AutoCloseable {
      */
     public Builder listener(RateLimitListener l) {
       this.listener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /**
+     * The longest a request waits, in all, for the striped locks that other requests of this
+     * object hold for the same (rule, key) while they decide (default 50 ms, the Redis store's
+     * default deadline; from 0 to 60 s). The locks matter only with two or more rules, and are
+     * held across the store calls of a request, so with a slow store a request behind them
+     * would wait for other requests' round trips: past this wait it decides without the locks,
+     * and may under-admit, never over-admit (see the class comment). Real time, not the
+     * ticker's. Choose at most the store's deadline, so that no request waits on another's
+     * store call longer than on its own; 0 never waits for a busy lock.
+     *
+     * @param wait the longest wait
+     * @return this builder
+     * @throws IllegalArgumentException if {@code wait} is negative or above 60 s
+     */
+    public Builder lockWait(Duration wait) {
+      Objects.requireNonNull(wait, "wait");
+      if (wait.isNegative() || wait.compareTo(MAX_LOCK_WAIT) > 0) {
+        throw new IllegalArgumentException(
+            "lockWait (" + wait + ") must be from 0 to " + MAX_LOCK_WAIT);
+      }
+      this.lockWait = wait;
       return this;
     }
 

@@ -10,7 +10,8 @@ import java.util.Optional;
  * key, never as one shared bucket.
  *
  * <p>{@link HttpLimiter} hashes whatever a resolver returns (SHA-256, 43 characters of
- * base64url) before the key reaches a store or a log, whatever its size or bytes. The built-in
+ * base64url) before the key reaches a store or a log, whatever its bytes; material longer than
+ * 65,536 characters is no key, and is not read. The built-in
  * resolvers prefix their material with its kind ({@code ip:}, {@code header:x-api-key:},
  * {@code bearer:}, {@code principal:}), so an API key can never collide with an address. Any
  * function is a resolver:
@@ -91,7 +92,9 @@ public interface KeyResolver {
 
   /**
    * The value of a request header, such as an API key. Empty when the header is absent, empty,
-   * blank, or repeated (a repeated key header is ambiguous: which one does the application honour?).
+   * blank, or repeated (a repeated key header is ambiguous: which one does the application honour?),
+   * and when it is longer than 8,192 characters: no key is that long, and reading no further
+   * keeps the work per request independent of the header's size.
    *
    * @param name the header name, an RFC 9110 token
    * @return the resolver
@@ -105,14 +108,15 @@ public interface KeyResolver {
     }
     String prefix = "header:" + name.toLowerCase(Locale.ROOT) + ":";
     return new Resolvers.Named("header " + name, request ->
-        Optional.ofNullable(request.singleHeader(name)).filter(v -> !v.isBlank())
+        Optional.ofNullable(request.singleHeader(name))
+            .filter(v -> Resolvers.bounded(v) && !v.isBlank())
             .map(v -> prefix + v));
   }
 
   /**
    * The token of an {@code Authorization: Bearer <token>} header (scheme case-insensitive).
-   * Empty when there is no such header, another scheme, an empty token, or several
-   * {@code Authorization} headers. The token is not validated: put the limiter after
+   * Empty when there is no such header, another scheme, an empty token, several
+   * {@code Authorization} headers, or one longer than 8,192 characters. The token is not validated: put the limiter after
    * authentication, or combine it with {@link #clientIp}, if unauthenticated tokens matter.
    *
    * @return the resolver

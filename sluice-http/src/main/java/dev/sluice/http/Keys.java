@@ -20,6 +20,19 @@ final class Keys {
   /** Length of every hashed key. */
   static final int LENGTH = 43;
 
+  /**
+   * The longest header value a built-in resolver takes as key material (8,192 characters, the
+   * default limit of a whole request header in Jetty and Tomcat): a longer one is no key. So the
+   * work on a key header does not grow with its size.
+   */
+  static final int MAX_VALUE = 8192;
+
+  /**
+   * The longest key material hashed (65,536 characters: built-in materials combined with
+   * {@link KeyResolver#and} stay far below it): longer material, from any resolver, is no key.
+   */
+  static final int MAX_MATERIAL = 65_536;
+
   private static final int CHUNK = 1024;
   private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
   private static final ThreadLocal<Hasher> HASHER = ThreadLocal.withInitial(Hasher::new);
@@ -36,12 +49,28 @@ final class Keys {
     return HASHER.get().hash(material);
   }
 
+  /**
+   * Counts {@code n} characters of request text read on this thread (key material hashed,
+   * forwarding headers walked): the work {@link #reads()} reports, so that a test can show it
+   * does not grow with a header's size.
+   */
+  static void countReads(long n) {
+    HASHER.get().reads += n;
+  }
+
+  /** Characters of request text read on this thread so far (see {@link #countReads}). */
+  static long reads() {
+    return HASHER.get().reads;
+  }
+
   /** One digest and one buffer per thread. */
   private static final class Hasher {
     private final MessageDigest sha256;
     private final byte[] buffer = new byte[2 * CHUNK];
     private final byte[] digest = new byte[32];
     private final byte[] text = new byte[LENGTH];
+    /** Characters hashed and walked on this thread: work, counted for tests. */
+    long reads;
 
     Hasher() {
       try {
@@ -53,6 +82,7 @@ final class Keys {
 
     String hash(String material) {
       int n = material.length();
+      reads += n;
       for (int start = 0; start < n; start += CHUNK) {
         int m = Math.min(CHUNK, n - start);
         for (int j = 0; j < m; j++) {

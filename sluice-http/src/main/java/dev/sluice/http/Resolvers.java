@@ -34,15 +34,25 @@ final class Resolvers {
     }
   }
 
-  /** Material that is null, empty or blank is no key. */
+  /**
+   * Material that is null, empty, blank or longer than {@link Keys#MAX_MATERIAL} is no key (the
+   * length is checked first, so a huge material costs nothing more).
+   */
   static Optional<String> present(Optional<String> material) {
-    return material != null && material.isPresent() && !material.get().isBlank()
+    return material != null && material.isPresent()
+        && material.get().length() <= Keys.MAX_MATERIAL && !material.get().isBlank()
         ? material : Optional.empty();
+  }
+
+  /** A header value a built-in resolver may take as material: at most {@link Keys#MAX_VALUE}. */
+  static boolean bounded(String value) {
+    return value.length() <= Keys.MAX_VALUE;
   }
 
   /** The token of a {@code Bearer} credential. */
   static Optional<String> bearer(String authorization) {
-    if (authorization.length() <= 7 || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+    if (authorization.length() <= 7 || !bounded(authorization)
+        || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return Optional.empty();
     }
     int i = 7;

@@ -23,6 +23,7 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -493,6 +494,17 @@ public final class RateLimitFilter implements Filter, AutoCloseable {
      */
     public Builder store(RateStoreFactory factory) {
       http.store(factory);
+      return this;
+    }
+
+    /**
+     * See {@link HttpLimiter.Builder#lockWait}.
+     *
+     * @param wait the longest wait for another request's lock on the same (rule, key)
+     * @return this builder
+     */
+    public Builder lockWait(Duration wait) {
+      http.lockWait(wait);
       return this;
     }
 

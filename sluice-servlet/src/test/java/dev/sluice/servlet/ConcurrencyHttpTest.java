@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.Limit;
 import dev.sluice.ManualTicker;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -47,6 +48,9 @@ class ConcurrencyHttpTest {
     RateLimitFilter filter = RateLimitFilter.builder()
         .rule(Rule.builder("api", Limit.perHour(40)).paths("/api/**").build())
         .rule(Rule.builder("expensive", Limit.perHour(15)).paths("/api/expensive").build())
+        // the lock's promise (no request of this node sees permits about to be given back) with
+        // a lock wait no preemption of a holder outlasts on a loaded machine
+        .lockWait(Duration.ofSeconds(60))
         .ticker(new ManualTicker()).build();
     AtomicInteger cheap = new AtomicInteger();
     AtomicInteger expensive = new AtomicInteger();

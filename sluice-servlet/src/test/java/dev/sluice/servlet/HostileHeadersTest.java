@@ -12,14 +12,18 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile key material over real HTTP. Whatever reaches a store is a 43-character hash; what
- * the container refuses (oversized headers, NUL, bare CR or LF) never reaches the filter. CRLF,
+ * Hostile key material over real HTTP. Whatever reaches a store is a 43-character hash; a key
+ * header longer than 8,192 characters is no key (the work it costs is counted in
+ * {@code HostileHeadersWorkTest}); what the container refuses (oversized headers, NUL, bare CR or
+ * LF) never reaches the filter. CRLF,
  * NUL and invalid UTF-16 that a client cannot send are covered on the hashing and the walk
  * directly ({@link KeysTest}, {@link ClientIpTest}).
  */
 class HostileHeadersTest {
 
   private static final int MIB = 1 << 20;
+  /** The longest header value a built-in resolver takes as a key. */
+  private static final int MAX_KEY = 8192;
 
   private static RateLimitFilter apiKeyFilter(RecordingStoreFactory store) {
     return RateLimitFilter.builder().limit(Limit.perHour(2)).key(KeyResolver.header("X-API-Key"))
@@ -49,10 +53,10 @@ class HostileHeadersTest {
   }
 
   @Test
-  void oneMibHeader_raisedJettyLimit_hashedToFixedLengthAndLimitedPerValue() throws Exception {
+  void longestKeyHeader_raisedJettyLimit_hashedToFixedLengthAndLimitedPerValue() throws Exception {
     RecordingStoreFactory store = new RecordingStoreFactory();
-    String big = "k".repeat(MIB);
-    String bigToo = "k".repeat(MIB - 1) + "j";
+    String big = "k".repeat(MAX_KEY);
+    String bigToo = "k".repeat(MAX_KEY - 1) + "j";
     try (TestServer server = TestServer.start(2 * MIB + 4096, apiKeyFilter(store))) {
       assertThat(server.get("/hello", "X-API-Key", big).statusCode()).isEqualTo(200);
       assertThat(server.get("/hello", "X-API-Key", big).statusCode()).isEqualTo(200);
@@ -64,6 +68,19 @@ class HostileHeadersTest {
     assertOnlyHashedKeys(store);
     assertThat(store.keys).hasSize(4);
     assertThat(store.keys.get(0)).isEqualTo(store.keys.get(2)).isNotEqualTo(store.keys.get(3));
+  }
+
+  @Test
+  void oneMibKeyHeader_raisedJettyLimit_noKeyNotReadNorStored() throws Exception {
+    RecordingStoreFactory store = new RecordingStoreFactory();
+    try (TestServer server = TestServer.start(2 * MIB + 4096, apiKeyFilter(store))) {
+      HttpResponse<String> r = server.get("/hello", "X-API-Key", "k".repeat(MIB));
+      assertThat(r.statusCode()).as("longer than any key: no key").isEqualTo(403);
+      assertThat(r.body()).doesNotContain("kkkk");
+      assertThat(server.get("/hello", "X-API-Key", "k".repeat(MAX_KEY + 1)).statusCode())
+          .isEqualTo(403);
+    }
+    assertThat(store.keys).isEmpty();
   }
 
   @Test
