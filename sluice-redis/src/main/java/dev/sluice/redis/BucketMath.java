@@ -59,6 +59,8 @@ final class BucketMath {
   private static final byte[] ZERO = {'0'};
   private static final byte[] RESERVE = {'3'};
   private static final byte[] CANCEL = {'4'};
+  private static final byte[] LEASE = {'5'};
+  private static final byte[] GIVE_BACK = {'6'};
 
   private final Policy policy;
   private final int limits;
@@ -223,6 +225,45 @@ final class BucketMath {
     args[2 + 2 * limits] = before;
     args[3 + 2 * limits] = ascii(dueMicros);
     return args;
+  }
+
+  /**
+   * A key's part of ARGV to take {@code permits} (the decision, as {@link #take}) and lease
+   * {@code k} more (0: none) as lease {@code leaseId} for {@code lifeMicros} by Redis's clock,
+   * after giving back lease {@code returnId} (0: none) with {@code unused} of its permits (see
+   * bucket.lua, op 5). {@code k} and {@code unused} are at most the smallest capacity.
+   */
+  byte[][] lease(long permits, long leaseId, long k, long lifeMicros, long returnId,
+      long unused) {
+    byte[][] take = take(permits);
+    byte[][] args = new byte[1 + 2 * limits + 4 + 4 * limits][];
+    System.arraycopy(take, 0, args, 0, take.length);
+    args[0] = LEASE;
+    int a = 1 + 2 * limits;
+    args[a] = ascii(leaseId);
+    args[a + 1] = ascii(k);
+    args[a + 2] = ascii(lifeMicros);
+    cost(args, a + 3, k);
+    args[a + 3 + 2 * limits] = ascii(returnId);
+    cost(args, a + 4 + 2 * limits, unused);
+    return args;
+  }
+
+  /** A key's part of ARGV to give back lease {@code returnId} with {@code unused} permits (op 6). */
+  byte[][] giveBack(long returnId, long unused) {
+    byte[][] args = new byte[2 + 2 * limits][];
+    args[0] = GIVE_BACK;
+    cost(args, 1, unused);
+    args[1 + 2 * limits] = ascii(returnId);
+    return args;
+  }
+
+  /** The time to earn {@code n} (0 to the smallest capacity) per limit, at {@code args[at..]}. */
+  private void cost(byte[][] args, int at, long n) {
+    for (int i = 0; i < limits; i++) {
+      args[at + 2 * i] = ascii(mulQ(i, n));
+      args[at + 2 * i + 1] = ascii(mulR(i, n));
+    }
   }
 
   /** The bytes of one stored bucket of this policy. */
