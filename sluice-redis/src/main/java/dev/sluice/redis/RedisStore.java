@@ -178,7 +178,10 @@ public final class RedisStore<K> implements RateStore<K> {
   private void giveBack(Lane<K> lane, K key, long id, long unused) {
     Runnable send = () -> {
       try {
-        calls.start(lane, key, lane.math.giveBack(id, unused), true, (reply, sentAt) -> null);
+        // to the bucket the lease is in now: its policy's, or its replacement's (a conversion
+        // carries the leases over), never moving the state back
+        Lane<K> to = lane(lane.policy);
+        calls.start(to, key, to.math.giveBack(id, unused), true, (reply, sentAt) -> null);
       } catch (StoreUnavailableException e) {
         // the lease expires by itself
       }
@@ -227,6 +230,10 @@ public final class RedisStore<K> implements RateStore<K> {
       Lane<K> from = laneOf(replaced);
       if (from != to) {
         from.replacedBy = to;
+        // its leases are served no more (calls go to the replacement): give them back
+        if (from.leases != null) {
+          from.leases.giveAllBack();
+        }
       }
     }
   }
@@ -652,8 +659,13 @@ public final class RedisStore<K> implements RateStore<K> {
    * the permits held by its unexpired leases (every node's).
    */
   long[] availableAndHeld(K key) {
-    return calls.start(first, key, first.math.look(), false,
-        (reply, sentAt) -> new long[] {first.math.available(reply), reply.held()}).await();
+    return availableAndHeld(key, first.policy);
+  }
+
+  long[] availableAndHeld(K key, Policy policy) {
+    Lane<K> lane = lane(policy);
+    return calls.start(lane, key, lane.math.look(), false,
+        (reply, sentAt) -> new long[] {lane.math.available(reply), reply.held()}).await();
   }
 
   /** The permits left in this node's lease of {@code key} (0 if none). */

@@ -196,6 +196,58 @@ class LeaseTest {
   }
 
   /**
+   * A policy change of a leased key (plans, a live change): the conversion caps the old bucket
+   * at {@code C - held} and carries the unexpired leases into the new bucket, where they count
+   * against the new capacity; the replaced policy's leases of the node that changed are given
+   * back into the new bucket. A, still serving its lease of the old policy, and B, draining under
+   * the new one, admit at most the new capacity at one instant (without the carry-over: the
+   * new capacity plus A's lease).
+   */
+  @Test
+  void policyChangeOfALeasedKey_leasesCarriedOver_newCapacityCountsThem() {
+    Policy p1 = Policy.of(Limit.perSecond(100).withCapacity(1_000));
+    Policy p2 = Policy.of(Limit.perSecond(100).withCapacity(800));
+    String name = SharedRedis.uniqueName("lease-policy");
+    RedisStore.Factory longLeases = controlled.leasing(Duration.ofSeconds(30));
+    try (RedisStore<String> a = longLeases.create(name, p1, Ticker.system());
+        RedisStore<String> b = longLeases.create(name, p1, Ticker.system())) {
+      for (int i = 0; i < 2_000 && a.leaseLeft("k") < 100; i++) {
+        assertThat(a.decide("k", 1).allowed()).isTrue();
+      }
+      for (int i = 0; i < 2_000 && b.leaseLeft("k") == 0; i++) {
+        assertThat(b.decide("k", 1).allowed()).isTrue();
+      }
+      long aLease = a.leaseLeft("k");
+      assertThat(aLease).isGreaterThanOrEqualTo(100);
+      assertThat(b.leaseLeft("k")).isPositive();
+      // 5 s later the old bucket is at its cap, 1,000 less what A and B hold
+      NOW.addAndGet(5_000_000);
+      b.policyReplaced(p1, p2);
+      Await.until(Duration.ofSeconds(20), 1_000, () -> {
+        long[] ah = b.availableAndHeld("k", p2);
+        assertThat(ah[0] + ah[1]).as("available + held under the new policy")
+            .isLessThanOrEqualTo(800);
+        return ah[1] == aLease;
+      }, "B's old lease given back into the new bucket, A's carried over");
+      long bGot = 0;
+      for (int i = 0; i < 3_000; i++) {
+        if (b.decide("k", p2, 1).allowed()) {
+          bGot++;
+        }
+      }
+      long aGot = 0;
+      while (a.leaseLeft("k") > 0) {
+        assertThat(a.decide("k", 1).source()).isEqualTo(Decision.Source.LEASE);
+        aGot++;
+      }
+      assertThat(aGot).isEqualTo(aLease);
+      assertThat(bGot + aGot).as("B %d under the new policy + A's lease %d", bGot, aGot)
+          .isLessThanOrEqualTo(800);
+      assertThat(bGot + aGot).as("the new bucket was at its capacity").isEqualTo(800);
+    }
+  }
+
+  /**
    * (c) A node that dies holding a lease (its connection gone, nothing given back): Redis counts
    * the lease until it expires by Redis's clock, then drops it, and the bucket refills to its
    * full capacity again.
