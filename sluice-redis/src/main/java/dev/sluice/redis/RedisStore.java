@@ -90,6 +90,24 @@ import java.util.function.LongSupplier;
  * so until the cached wait ends this node may refuse what the refunded bucket could serve:
  * stricter than Redis, never looser.
  *
+ * <h2>Leasing hot keys (opt-in)</h2>
+ * With {@link Factory#leasing(Duration)}, a key that is hot on this node (8 decisions within a
+ * lease life) takes a lease of permits in one of its round trips, and the next decisions are
+ * served from it here, with no round trip ({@link Decision.Source#LEASE}; {@code remaining} is
+ * the permits left in the lease), until the node's conservative expiry ({@code sent + life - 2 µs
+ * - life/1000}); what is left is given back in the key's next round trip, by a timer for a quiet
+ * key, or on {@link #close()}. The rule that keeps it exact, in the same script as decisions: a
+ * lease of {@code k} is a take of {@code k} plus a record (id, {@code k}, expiry by Redis's
+ * clock) kept after the bucket in its own key; with {@code H} the permits of unexpired records,
+ * the refill stops at {@code C - H}, a record is dropped at its expiry after clamping the bucket
+ * there under the capacity it had until then (its unused permits are forgotten), and a give-back
+ * clamps at now, drops the record and returns the unused permits. So available + held
+ * {@code <= C} at every instant, permits enter only as refill at the rate, and any window by
+ * Redis's clock admits at most {@code C + W * rate} across all nodes, as without leasing. A lease
+ * is at most a fair share of what the bucket held ({@code remaining / liveNodes()}); a node that
+ * dies loses its lease until it expires by Redis's clock. A policy change carries the leases into
+ * the new bucket. See {@code Leases} and {@code docs/guarantees.md} §16.
+ *
  * <h2>Requirements</h2>
  * Redis 5 or later (or Valkey): the script reads {@code TIME} before it writes, which needs
  * effects replication, the default since Redis 5. A standalone server (with its replicas) and
@@ -396,6 +414,7 @@ public final class RedisStore<K> implements RateStore<K> {
 
   /**
    * Whole permits {@code key} could take now, read from Redis in one round trip, taking none.
+   * With leasing, the permits held by nodes' leases are not counted (they are not in Redis).
    *
    * @param key the key, not null
    * @return permits available

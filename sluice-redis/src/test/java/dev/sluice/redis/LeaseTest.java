@@ -106,6 +106,10 @@ class LeaseTest {
             .isLessThanOrEqualTo(minCapacity);
       }
       assertWindows(policy, times, admitted);
+      long total = admitted.stream().mapToLong(Long::longValue).sum();
+      long trips = nodes.stream().mapToLong(n -> n.stats.roundTrips.get()).sum();
+      System.out.printf("exact %s: %d admitted, %d from leases, %d round trips (with the"
+          + " checks' looks)%n", policy, total, leased, trips);
       assertThat(leased).as("admissions served from leases").isPositive();
     } finally {
       nodes.forEach(RedisStore::close);
@@ -361,6 +365,73 @@ class LeaseTest {
       assertThat(node.stats.leaseHits.get()).isGreaterThanOrEqualTo(decisions * 9L / 10);
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+    }
+  }
+
+  /**
+   * Many threads on three leasing stores, the clock frozen (no refill): together they admit at
+   * most the capacity, and once every store has closed (giving its leases back) Redis holds
+   * exactly what was not admitted and no lease: no permit minted, none lost.
+   */
+  @Test
+  void manyThreadsOnThreeStores_frozenClock_noPermitMintedOrLost() throws Exception {
+    Policy policy = Policy.of(Limit.of(1, Duration.ofHours(1)).withCapacity(2_000));
+    String name = SharedRedis.uniqueName("lease-threads");
+    List<RedisStore<String>> nodes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      nodes.add(controlled.create(name, policy, Ticker.system()));
+    }
+    RedisStore<String> observer = real.clocks(ticker -> new Clocks(NOW::get, () -> NOW.get() * 1000))
+        .create(name, policy, Ticker.system());
+    AtomicLong admitted = new AtomicLong();
+    AtomicLong fromLeases = new AtomicLong();
+    java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+    List<Thread> threads = new ArrayList<>();
+    List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+    try {
+      for (int t = 0; t < 6; t++) {
+        RedisStore<String> node = nodes.get(t % 3);
+        Thread thread = new Thread(() -> {
+          try {
+            start.await();
+            for (int i = 0; i < 1_000; i++) {
+              Decision d = i % 2 == 0 ? node.decide("k", 1)
+                  : node.decideAsync("k", 1).toCompletableFuture().join();
+              if (d.allowed()) {
+                admitted.incrementAndGet();
+                if (d.source() == Decision.Source.LEASE) {
+                  fromLeases.incrementAndGet();
+                }
+              }
+            }
+          } catch (Throwable e) {
+            errors.add(e);
+          }
+        });
+        thread.start();
+        threads.add(thread);
+      }
+      start.countDown();
+      for (Thread thread : threads) {
+        thread.join(60_000);
+      }
+      assertThat(errors).isEmpty();
+      assertThat(admitted.get()).isLessThanOrEqualTo(2_000);
+      assertThat(fromLeases.get()).isPositive();
+      long[] during = observer.availableAndHeld("k");
+      assertThat(during[0] + during[1] + admitted.get()).isLessThanOrEqualTo(2_000);
+      nodes.forEach(RedisStore::close);
+      Await.until(Duration.ofSeconds(20), 1_000, () -> observer.availableAndHeld("k")[1] == 0,
+          "every lease given back");
+      System.out.printf("threads: %d admitted, %d from leases%n", admitted.get(),
+          fromLeases.get());
+      assertThat(observer.availableAndHeld("k")[0] + admitted.get())
+          .as("available after the give-backs + admitted (%d, %d from leases)", admitted.get(),
+              fromLeases.get())
+          .isEqualTo(2_000);
+    } finally {
+      nodes.forEach(RedisStore::close);
+      observer.close();
     }
   }
 
