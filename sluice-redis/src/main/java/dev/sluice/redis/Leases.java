@@ -59,7 +59,12 @@ final class Leases<K> {
   /** Gives a lease back to Redis, asynchronously and best effort. */
   @FunctionalInterface
   interface GiveBack<K> {
-    void send(K key, long id, long unused);
+    /**
+     * Sends the give-back.
+     *
+     * @param ioThread whether this runs on an I/O thread (where no command may be written)
+     */
+    void send(K key, long id, long unused, boolean ioThread);
   }
 
   /** What a round trip for a key carries: a lease to ask for, and one to give back (0: none). */
@@ -221,7 +226,7 @@ final class Leases<K> {
         t.add(timerNanos, new Timer(key, s, plan.leaseId(), System.nanoTime() + timerNanos));
       }
     } else {
-      give(key, plan.leaseId(), plan.k());
+      give(key, plan.leaseId(), plan.k(), true);
     }
   }
 
@@ -250,7 +255,7 @@ final class Leases<K> {
         s.left = 0;
       }
       if (id != 0) {
-        give(key, id, unused);
+        give(key, id, unused, false);
       }
     });
   }
@@ -266,9 +271,9 @@ final class Leases<K> {
     }
   }
 
-  private void give(K key, long id, long unused) {
+  private void give(K key, long id, long unused, boolean ioThread) {
     stats.leaseReturns.incrementAndGet();
-    giveBack.send(key, id, unused);
+    giveBack.send(key, id, unused, ioThread);
   }
 
   private void count(Slot s, long permits, long now) {
@@ -346,7 +351,7 @@ final class Leases<K> {
         slot.id = 0;
         slot.left = 0;
       }
-      give(key, id, unused);
+      give(key, id, unused, false);
     }
   }
 }

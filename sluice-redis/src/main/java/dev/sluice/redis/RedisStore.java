@@ -182,18 +182,19 @@ public final class RedisStore<K> implements RateStore<K> {
         new Batcher(math, clocks, connector, stats, watch));
     if (options.leaseLife() != null) {
       lane.leases = new Leases<>(policy, math.minCapacity(), options.leaseLife().toNanos(),
-          options.deadline().toNanos(), (key, id, unused) -> giveBack(lane, key, id, unused),
+          options.deadline().toNanos(),
+          (key, id, unused, io) -> giveBack(lane, key, id, unused, io),
           connector::deadlines, stats, cacheClock.getAsLong());
     }
     return lane;
   }
 
   /**
-   * Sends a lease back to Redis with its unused permits, asynchronously, from the connector's
-   * sender thread (this may run on an I/O thread, which must not write commands). Best effort: a
-   * give-back that fails leaves the lease to expire by Redis's clock, its permits unused.
+   * Sends a lease back to Redis with its unused permits, asynchronously: from here, or, from an
+   * I/O thread (which must not write commands), from the connector's sender thread. Best effort:
+   * a give-back that fails leaves the lease to expire by Redis's clock, its permits unused.
    */
-  private void giveBack(Lane<K> lane, K key, long id, long unused) {
+  private void giveBack(Lane<K> lane, K key, long id, long unused, boolean ioThread) {
     Runnable send = () -> {
       try {
         // to the bucket the lease is in now: its policy's, or its replacement's (a conversion
@@ -204,7 +205,7 @@ public final class RedisStore<K> implements RateStore<K> {
         // the lease expires by itself
       }
     };
-    Executor sender = connector.sender();
+    Executor sender = ioThread ? connector.sender() : null;
     if (sender != null) {
       try {
         sender.execute(send);
