@@ -43,6 +43,15 @@ public final class Decision {
      * backend is unreachable too.
      */
     DENY_CACHE,
+    /**
+     * The store admitted the request from permits this node holds in a lease (the Redis store's
+     * leasing of hot keys: permits taken from the shared bucket ahead of demand and counted
+     * against its capacity there until they are used, given back or expired), without asking
+     * its backend. {@link #remaining()} is then the permits left in this node's lease, not in the
+     * shared bucket; {@link #resetAfter()} is the backend's time until full when the lease was
+     * granted, less the time since: an estimate.
+     */
+    LEASE,
     /** The store failed and {@link FailureMode#OPEN} admitted the request without counting it. */
     FAILURE_OPEN,
     /** The store failed and {@link FailureMode#CLOSED} refused the request (HTTP 503). */
@@ -105,6 +114,21 @@ public final class Decision {
         resetAfterNanos, Source.DENY_CACHE);
   }
 
+  /**
+   * This admission, marked as served from permits this node leased from its backend
+   * ({@link Source#LEASE}), for store implementations.
+   *
+   * @return the same admission, its source {@link Source#LEASE}
+   * @throws IllegalStateException if this decision refused its request (a lease only admits)
+   */
+  public Decision fromLease() {
+    if (!allowed) {
+      throw new IllegalStateException("a lease answers admissions only, not " + this);
+    }
+    return new Decision(true, remaining, binding, bindingIndex, 0L, resetAfterNanos,
+        Source.LEASE);
+  }
+
   /** This decision marked as made by {@link FailureMode#LOCAL} on this node's buckets. */
   Decision asLocalFallback() {
     return new Decision(allowed, remaining, binding, bindingIndex, retryAfterNanos,
@@ -134,7 +158,8 @@ public final class Decision {
 
   /**
    * Who made this decision: {@link Source#STORE} normally, {@link Source#DENY_CACHE} for a
-   * refusal the store answered from its cache.
+   * refusal the store answered from its cache, {@link Source#LEASE} for an admission it served
+   * from permits this node leased.
    *
    * @return the source
    */

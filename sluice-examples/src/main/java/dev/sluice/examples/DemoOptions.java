@@ -64,6 +64,9 @@ final class DemoOptions {
       "                           redis-cluster://host1:7000,host2:7001     [SLUICE_REDIS]   default: in memory",
       "  --redis-deadline DURATION  the longest a Redis call may take before the failure mode",
       "                           answers, 1ms to 60s                       [SLUICE_REDIS_DEADLINE] default 50ms",
+      "  --redis-leasing DURATION lease a hot key's permits to this server for DURATION",
+      "                           (10ms to 1min, units as --limit): served without a round",
+      "                           trip, exact across servers; needs --redis [SLUICE_REDIS_LEASING] default off",
       "  --failure-mode MODE      what to answer while Redis is unreachable: open (admit,",
       "                           no rate-limit headers), closed (503), local (enforce the",
       "                           limit in this server's memory)            [SLUICE_FAILURE_MODE] default local",
@@ -109,6 +112,7 @@ final class DemoOptions {
     ENV.put("trusted-proxies", "SLUICE_TRUSTED_PROXIES");
     ENV.put("headers", "SLUICE_HEADERS");
     ENV.put("redis", "SLUICE_REDIS");
+    ENV.put("redis-leasing", "SLUICE_REDIS_LEASING");
     ENV.put("failure-mode", "SLUICE_FAILURE_MODE");
     ENV.put("redis-deadline", "SLUICE_REDIS_DEADLINE");
     ENV.put("paths", "SLUICE_PATHS");
@@ -132,6 +136,8 @@ final class DemoOptions {
   final Set<HeaderGroup> headers;
   /** The Redis URI as given, or null for buckets in memory. */
   final String redis;
+  /** The life of a lease of a hot key's permits ({@code --redis-leasing}), or null: none. */
+  final Duration redisLeasing;
   final FailureMode failureMode;
   /** The path patterns the rule limits, as given. */
   final List<String> paths;
@@ -142,8 +148,8 @@ final class DemoOptions {
 
   private DemoOptions(boolean help, int port, String host, String limitText, Limit limit,
       Duration maxWait, String maxWaitText, String keyText, KeyResolver key, String keyHeader, TrustedProxies trustedProxies,
-      Set<HeaderGroup> headers, String redis, FailureMode failureMode, List<String> paths,
-      List<String> methods, Duration redisDeadline) {
+      Set<HeaderGroup> headers, String redis, Duration redisLeasing, FailureMode failureMode,
+      List<String> paths, List<String> methods, Duration redisDeadline) {
     this.help = help;
     this.port = port;
     this.host = host;
@@ -157,6 +163,7 @@ final class DemoOptions {
     this.trustedProxies = trustedProxies;
     this.headers = headers;
     this.redis = redis;
+    this.redisLeasing = redisLeasing;
     this.failureMode = failureMode;
     this.paths = paths;
     this.methods = methods;
@@ -232,12 +239,41 @@ final class DemoOptions {
       }
       return r;
     });
+    Duration redisLeasing = values.get("redis-leasing", null, l -> {
+      if (l == null) {
+        return null;
+      }
+      if (redis == null) {
+        throw new IllegalArgumentException("--redis-leasing needs --redis (leases are of Redis"
+            + " buckets)");
+      }
+      return parseLeasing(l);
+    });
     FailureMode failureMode = values.get("failure-mode", "local", DemoOptions::parseFailureMode);
     List<String> paths = values.get("paths", DEFAULT_PATHS, DemoOptions::parsePaths);
     List<String> methods = values.get("methods", null, DemoOptions::parseMethods);
     Duration redisDeadline = values.get("redis-deadline", "50ms", DemoOptions::parseRedisDeadline);
     return new DemoOptions(help, port, host, limitText, limit, maxWait, maxWaitText, keyText, key, keyHeader, trusted,
-        headers, redis, failureMode, paths, methods, redisDeadline);
+        headers, redis, redisLeasing, failureMode, paths, methods, redisDeadline);
+  }
+
+  /** Parses {@code --redis-leasing}: a count and a unit (as {@code --max-wait}), 10 ms to 1 min. */
+  static Duration parseLeasing(String text) {
+    Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
+    Duration life = null;
+    if (m.matches() && UNITS.containsKey(m.group(2))) {
+      try {
+        life = UNITS.get(m.group(2)).multipliedBy(Long.parseLong(m.group(1)));
+      } catch (ArithmeticException e) {
+        life = null;
+      }
+    }
+    if (life == null || life.compareTo(Duration.ofMillis(10)) < 0
+        || life.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw new IllegalArgumentException("--redis-leasing \"" + text
+          + "\" must be a count and a unit from 10ms to 1min, like 500ms, 1s or 30s");
+    }
+    return life;
   }
 
   /**

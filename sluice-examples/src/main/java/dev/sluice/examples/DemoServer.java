@@ -162,8 +162,10 @@ public final class DemoServer implements AutoCloseable {
     }
     SluiceMetrics metrics = new SluiceMetrics(registry);
     RedisStore.Factory redisStores =
-        options.redis == null ? null
-            : RedisStore.factory(options.redis).deadline(options.redisDeadline);
+        options.redis == null ? null : options.redisLeasing == null
+            ? RedisStore.factory(options.redis).deadline(options.redisDeadline)
+            : RedisStore.factory(options.redis).deadline(options.redisDeadline)
+                .leasing(options.redisLeasing);
     RateLimiter<String> limiter;
     try {
       limiter = RateLimiter.builder(options.limit).name(RULE)
@@ -332,7 +334,10 @@ public final class DemoServer implements AutoCloseable {
     }
     String store = options.redis == null
         ? "  Buckets in memory (--redis redis://host:6379 shares them between servers)\n"
-        : "  Buckets in " + options.storeText() + "; failure mode " + options.failureModeText()
+        : "  Buckets in " + options.storeText()
+            + (options.redisLeasing == null ? ""
+                : ", hot keys leased for " + options.redisLeasing.toMillis() + " ms")
+            + "; failure mode " + options.failureModeText()
             + (storeAnswered ? ""
                 : " (Redis does not answer yet: the failure mode decides until it does)")
             + "\n";

@@ -112,6 +112,23 @@ class DemoOptionsTest {
   }
 
   @Test
+  void parse_redisLeasing_needsRedisAndALifeFrom10msTo1min() {
+    assertThat(parse(Map.of(), "--redis", "redis://localhost:6379").redisLeasing).isNull();
+    assertThat(parse(Map.of(), "--redis", "redis://localhost:6379", "--redis-leasing", "1s")
+        .redisLeasing).isEqualTo(Duration.ofSeconds(1));
+    assertThat(parse(Map.of("SLUICE_REDIS", "redis://localhost:6379",
+        "SLUICE_REDIS_LEASING", "500ms")).redisLeasing).isEqualTo(Duration.ofMillis(500));
+    assertThatThrownBy(() -> parse(Map.of(), "--redis-leasing", "1s"))
+        .hasMessageContaining("--redis-leasing needs --redis");
+    assertThatThrownBy(() -> parse(Map.of(), "--redis", "redis://localhost:6379",
+        "--redis-leasing", "5ms")).hasMessageContaining("from 10ms to 1min");
+    assertThatThrownBy(() -> parse(Map.of(), "--redis", "redis://localhost:6379",
+        "--redis-leasing", "2min")).hasMessageContaining("from 10ms to 1min");
+    assertThat(DemoOptions.USAGE).contains("--redis-leasing DURATION")
+        .contains("[SLUICE_REDIS_LEASING]");
+  }
+
+  @Test
   void parse_badRedisOrFailureMode_refusedWithTheFlagNamed() {
     assertThatThrownBy(() -> parse(Map.of(), "--failure-mode", "maybe"))
         .hasMessage("--failure-mode \"maybe\" must be open, closed or local");

@@ -98,6 +98,33 @@ class DemoRedisTest {
     }
   }
 
+  /**
+   * {@code --redis-leasing}: a hot key's requests are served from this server's lease (the
+   * decision source header says {@code lease}), and two servers together still admit at most
+   * the burst (1/h, so nothing refills).
+   */
+  @Test
+  void redisLeasing_hotKeyServedFromALease_twoServersWithinTheBurst() throws Exception {
+    try (RedisServer redis = redis();
+        DemoServer a = start(redis.uri(), "--burst", "40", "--redis-leasing", "5s");
+        DemoServer b = start(redis.uri(), "--burst", "40", "--redis-leasing", "5s")) {
+      assertThat(a.banner()).contains("hot keys leased for 5000 ms");
+      int admitted = 0;
+      List<String> sources = new ArrayList<>();
+      for (DemoServer demo : List.of(a, b)) {
+        for (int i = 0; i < 40; i++) {
+          HttpResponse<String> r = hello(demo, "k");
+          if (r.statusCode() == 200) {
+            admitted++;
+            sources.add(r.headers().firstValue("Sluice-Decision-Source").orElse("none"));
+          }
+        }
+      }
+      assertThat(sources).contains("lease", "store");
+      assertThat(admitted).isLessThanOrEqualTo(40);
+    }
+  }
+
   @Test
   void twoServersOnOneRedis_shareEachKeysBucket_andStopClosesTheRedisClient() throws Exception {
     try (RedisServer redis = redis();

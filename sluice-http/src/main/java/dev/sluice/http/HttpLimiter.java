@@ -775,7 +775,7 @@ public final class HttpLimiter implements AutoCloseable {
    */
   static boolean counted(Decision d) {
     return d.source() == Decision.Source.STORE || d.source() == Decision.Source.DENY_CACHE
-        || d.source() == Decision.Source.LOCAL_FALLBACK;
+        || d.source() == Decision.Source.LEASE || d.source() == Decision.Source.LOCAL_FALLBACK;
   }
 
   /** {@link #binding} among the enforced rules. */

@@ -192,6 +192,7 @@ public final class SluiceMetrics implements RateLimitListener {
     void count(boolean allowed, Decision.Source source) {
       switch (source) {
         case STORE -> (allowed ? this.allowed : denied).increment();
+        case LEASE -> this.allowed.increment();
         case DENY_CACHE -> denied.increment();
         case FAILURE_OPEN -> openAllowed.increment();
         case FAILURE_CLOSED -> closedDenied.increment();

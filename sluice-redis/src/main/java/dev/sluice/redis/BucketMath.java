@@ -7,6 +7,8 @@ import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -59,6 +61,8 @@ final class BucketMath {
   private static final byte[] ZERO = {'0'};
   private static final byte[] RESERVE = {'3'};
   private static final byte[] CANCEL = {'4'};
+  private static final byte[] LEASE = {'5'};
+  private static final byte[] GIVE_BACK = {'6'};
 
   private final Policy policy;
   private final int limits;
@@ -225,6 +229,45 @@ final class BucketMath {
     return args;
   }
 
+  /**
+   * A key's part of ARGV to take {@code permits} (the decision, as {@link #take}) and lease
+   * {@code k} more (0: none) as lease {@code leaseId} for {@code lifeMicros} by Redis's clock,
+   * after giving back lease {@code returnId} (0: none) with {@code unused} of its permits (see
+   * bucket.lua, op 5). {@code k} and {@code unused} are at most the smallest capacity.
+   */
+  byte[][] lease(long permits, long leaseId, long k, long lifeMicros, long returnId,
+      long unused) {
+    byte[][] take = take(permits);
+    byte[][] args = new byte[1 + 2 * limits + 4 + 4 * limits][];
+    System.arraycopy(take, 0, args, 0, take.length);
+    args[0] = LEASE;
+    int a = 1 + 2 * limits;
+    args[a] = ascii(leaseId);
+    args[a + 1] = ascii(k);
+    args[a + 2] = ascii(lifeMicros);
+    cost(args, a + 3, k);
+    args[a + 3 + 2 * limits] = ascii(returnId);
+    cost(args, a + 4 + 2 * limits, unused);
+    return args;
+  }
+
+  /** A key's part of ARGV to give back lease {@code returnId} with {@code unused} permits (op 6). */
+  byte[][] giveBack(long returnId, long unused) {
+    byte[][] args = new byte[2 + 2 * limits][];
+    args[0] = GIVE_BACK;
+    cost(args, 1, unused);
+    args[1 + 2 * limits] = ascii(returnId);
+    return args;
+  }
+
+  /** The time to earn {@code n} (0 to the smallest capacity) per limit, at {@code args[at..]}. */
+  private void cost(byte[][] args, int at, long n) {
+    for (int i = 0; i < limits; i++) {
+      args[at + 2 * i] = ascii(mulQ(i, n));
+      args[at + 2 * i + 1] = ascii(mulR(i, n));
+    }
+  }
+
   /** The bytes of one stored bucket of this policy. */
   int valueLength() {
     return 16 * limits;
@@ -336,17 +379,43 @@ final class BucketMath {
    * {@code p = min(C', tokens(now))}, rounded toward fewer permits (a later {@code emptyAt'})
    * where the new grain ({@code 1/den'} µs) cannot hold it; a limit in debt is empty no earlier
    * than it was ({@code emptyAt' = max(that, emptyAt)}), as in the core. A limit with no counterpart starts
-   * as a new bucket's would. The time to live is the time until full, at least 1 ms.
+   * as a new bucket's would. The time to live is the time until full, at least 1 ms. Leases
+   * stored after the bucket (see {@code Leases}): the old bucket's permits are capped at
+   * {@code C - held} by all of them, and the unexpired ones move to the new bucket (same id,
+   * permits and expiry, their costs under this policy), so the new capacity counts them too.
    *
    * @throws IllegalStateException if {@code value} is not a bucket of {@code from}
    */
   Converted convert(BucketMath from, byte[] value, long now) {
-    if (value.length != 16 * from.limits) {
+    int bucket = 16 * from.limits;
+    int lease = 8 * (3 + 2 * from.limits);
+    if (value.length < bucket || (value.length - bucket) % lease != 0) {
       throw new IllegalStateException("a bucket of " + value.length + " bytes, expected "
-          + 16 * from.limits + " for " + from.policy);
+          + bucket + " and leases of " + lease + " for " + from.policy);
     }
     ByteBuffer in = ByteBuffer.wrap(value).order(ByteOrder.LITTLE_ENDIAN);
-    ByteBuffer out = ByteBuffer.allocate(16 * limits).order(ByteOrder.LITTLE_ENDIAN);
+    // leases (see bucket.lua): every one, expired or not, is held here (its expiry's clamp is
+    // then at now: fewer permits, never more); the unexpired ones move to the new bucket, their
+    // costs under this policy, so their holders' permits count against the new capacity too
+    int leases = (value.length - bucket) / lease;
+    BigInteger[] held = new BigInteger[from.limits];
+    Arrays.fill(held, BigInteger.ZERO);
+    List<long[]> live = new ArrayList<>();
+    for (int j = 0; j < leases; j++) {
+      int at = bucket + j * lease;
+      for (int i = 0; i < from.limits; i++) {
+        held[i] = held[i].add(BigInteger.valueOf((long) in.getDouble(at + 24 + 16 * i))
+            .multiply(BigInteger.valueOf(from.den[i]))
+            .add(BigInteger.valueOf((long) in.getDouble(at + 32 + 16 * i))));
+      }
+      long x = (long) in.getDouble(at + 16);
+      if (x > now) {
+        live.add(new long[] {(long) in.getDouble(at), (long) in.getDouble(at + 8), x});
+      }
+    }
+    int newLease = 8 * (3 + 2 * limits);
+    ByteBuffer out = ByteBuffer.allocate(16 * limits + live.size() * newLease)
+        .order(ByteOrder.LITTLE_ENDIAN);
     BigInteger nowB = BigInteger.valueOf(now);
     long untilFull = 0;
     for (int i = 0; i < limits; i++) {
@@ -362,7 +431,7 @@ final class BucketMath {
         // than C, and the new one keeps at most C')
         BigInteger x = nowB.subtract(BigInteger.valueOf(q)).multiply(denO)
             .subtract(BigInteger.valueOf(r));
-        x = x.min(BigInteger.valueOf(from.capacity[i]).multiply(numO))
+        x = x.min(BigInteger.valueOf(from.capacity[i]).multiply(numO).subtract(held[i]))
             .min(BigInteger.valueOf(capacity[i]).multiply(numO));
         // p T' den' = x num' / num_o, rounded down: emptyAt' rounded up
         BigInteger[] qr = x.multiply(BigInteger.valueOf(num[i])).divideAndRemainder(numO);
@@ -393,6 +462,19 @@ final class BucketMath {
       // until full = emptyAt' + fill - now, rounded up to a whole microsecond
       long full = q + fillQ[i] - now + (r + fillR[i] > den[i] ? 2 : r + fillR[i] > 0 ? 1 : 0);
       untilFull = Math.max(untilFull, full);
+    }
+    for (int j = 0; j < live.size(); j++) {
+      long[] l = live.get(j);
+      int at = 16 * limits + j * newLease;
+      out.putDouble(at, l[0]);
+      out.putDouble(at + 8, l[1]);
+      out.putDouble(at + 16, l[2]);
+      for (int i = 0; i < limits; i++) {
+        out.putDouble(at + 24 + 16 * i, mulQ(i, l[1]));
+        out.putDouble(at + 32 + 16 * i, mulR(i, l[1]));
+        // the key lives until its last lease has expired, plus the fill time (as the script's)
+        untilFull = Math.max(untilFull, l[2] + fillQ[i] + 1 - now);
+      }
     }
     long ms = untilFull / 1000 + (untilFull % 1000 > 0 ? 1 : 0);
     return new Converted(out.array(), Math.max(1, ms));

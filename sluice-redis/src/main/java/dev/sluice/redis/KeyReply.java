@@ -27,14 +27,46 @@ final class KeyReply {
   /** {@link #reservation()}: not reserved, the wait ({@link #wait}) is beyond the bound. */
   static final int TOO_LONG = 6;
 
+  /** The flag of a take that was admitted and whose lease was granted (op '5'). */
+  static final int LEASED = 7;
+
   private int reservation;
   private long wait;
+  private int split;
+  private long flag;
+
+  /**
+   * A reply to a take, a look, a refund, a lease or a give-back: its raw flag (1 applied, 7
+   * admitted and leased; for a look, minus the permits held by leases) and its spans.
+   */
+  static KeyReply of(long flag, long[] spans) {
+    KeyReply r = new KeyReply(flag == 1 || flag == LEASED, spans);
+    r.flag = flag;
+    return r;
+  }
+
+  /** A take with a lease (op '5'): whether the lease was granted. */
+  boolean leased() {
+    return flag == LEASED;
+  }
+
+  /** A look: the permits held by unexpired leases on the key, in Redis. */
+  long held() {
+    return flag < 0 ? -flag : 0;
+  }
+
+  /** For {@link #RESERVED}: where the value written ends in {@link #raw()}, and the value before begins. */
+  int split() {
+    return split;
+  }
 
   /** A reply to a reservation: {@link #RESERVED} or {@link #TOO_LONG}. */
-  static KeyReply reservation(int kind, long waitMicros, long now, byte[] raw, int limits) {
+  static KeyReply reservation(int kind, long waitMicros, long now, int split, byte[] raw,
+      int limits) {
     KeyReply r = new KeyReply(kind == RESERVED, new long[2 * limits], 0, 0, now, raw);
     r.reservation = kind;
     r.wait = waitMicros;
+    r.split = split;
     return r;
   }
 

@@ -5,7 +5,7 @@ import dev.sluice.Policy;
 /**
  * What a store keeps for one policy it decides under: the policy compiled for the script, the
  * Redis keys of its buckets (which carry the policy's fingerprint), its own deny cache (a refusal
- * under one policy says nothing about another) and its own batcher (one command carries the calls
+ * under one policy says nothing about another), its own leases (if leasing is on) and its own batcher (one command carries the calls
  * of one policy: the script's head of arguments is the policy's).
  *
  * @param <K> the key type
@@ -18,6 +18,8 @@ final class Lane<K> {
   /** Null when the factory turned the deny cache off. */
   final DenyCache<K> denyCache;
   final Batcher batcher;
+  /** This node's leases of hot keys under this policy; null when the factory has no leasing. */
+  Leases<K> leases;
   /**
    * The store's other lanes, the most recent first (at most {@value #MAX_OTHERS}): where a key's
    * state may be when its bucket under this policy is missing, and the script looks.

@@ -19,6 +19,8 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -88,6 +90,24 @@ import java.util.function.LongSupplier;
  * so until the cached wait ends this node may refuse what the refunded bucket could serve:
  * stricter than Redis, never looser.
  *
+ * <h2>Leasing hot keys (opt-in)</h2>
+ * With {@link Factory#leasing(Duration)}, a key that is hot on this node (8 decisions within a
+ * lease life) takes a lease of permits in one of its round trips, and the next decisions are
+ * served from it here, with no round trip ({@link Decision.Source#LEASE}; {@code remaining} is
+ * the permits left in the lease), until the node's conservative expiry ({@code sent + life - 2 µs
+ * - life/1000}); what is left is given back in the key's next round trip, by a timer for a quiet
+ * key, or on {@link #close()}. The rule that keeps it exact, in the same script as decisions: a
+ * lease of {@code k} is a take of {@code k} plus a record (id, {@code k}, expiry by Redis's
+ * clock) kept after the bucket in its own key; with {@code H} the permits of unexpired records,
+ * the refill stops at {@code C - H}, a record is dropped at its expiry after clamping the bucket
+ * there under the capacity it had until then (its unused permits are forgotten), and a give-back
+ * clamps at now, drops the record and returns the unused permits. So available + held
+ * {@code <= C} at every instant, permits enter only as refill at the rate, and any window by
+ * Redis's clock admits at most {@code C + W * rate} across all nodes, as without leasing. A lease
+ * is at most a fair share of what the bucket held ({@code remaining / liveNodes()}); a node that
+ * dies loses its lease until it expires by Redis's clock. A policy change carries the leases into
+ * the new bucket. See {@code Leases} and {@code docs/guarantees.md} §16.
+ *
  * <h2>Requirements</h2>
  * Redis 5 or later (or Valkey): the script reads {@code TIME} before it writes, which needs
  * effects replication, the default since Redis 5. A standalone server (with its replicas) and
@@ -156,10 +176,45 @@ public final class RedisStore<K> implements RateStore<K> {
 
   private Lane<K> newLane(Policy policy) {
     BucketMath math = new BucketMath(policy);
-    return new Lane<>(policy, math, new RedisKeys(options.namespace(), name, policy),
+    Lane<K> lane = new Lane<>(policy, math, new RedisKeys(options.namespace(), name, policy),
         options.denyCache() ? new DenyCache<>(math, math.minCapacity(), cacheClock.getAsLong())
             : null,
         new Batcher(math, clocks, connector, stats, watch));
+    if (options.leaseLife() != null) {
+      lane.leases = new Leases<>(policy, math.minCapacity(), options.leaseLife().toNanos(),
+          options.deadline().toNanos(),
+          (key, id, unused, io) -> giveBack(lane, key, id, unused, io),
+          connector::deadlines, stats, cacheClock.getAsLong());
+    }
+    return lane;
+  }
+
+  /**
+   * Sends a lease back to Redis with its unused permits, asynchronously: from here, or, from an
+   * I/O thread (which must not write commands), from the connector's sender thread. Best effort:
+   * a give-back that fails leaves the lease to expire by Redis's clock, its permits unused.
+   */
+  private void giveBack(Lane<K> lane, K key, long id, long unused, boolean ioThread) {
+    Runnable send = () -> {
+      try {
+        // to the bucket the lease is in now: its policy's, or its replacement's (a conversion
+        // carries the leases over), never moving the state back
+        Lane<K> to = lane(lane.policy);
+        calls.start(to, key, to.math.giveBack(id, unused), true, (reply, sentAt) -> null);
+      } catch (StoreUnavailableException e) {
+        // the lease expires by itself
+      }
+    };
+    Executor sender = ioThread ? connector.sender() : null;
+    if (sender != null) {
+      try {
+        sender.execute(send);
+        return;
+      } catch (RejectedExecutionException e) {
+        // shutting down: send (and fail) it here
+      }
+    }
+    send.run();
   }
 
   /**
@@ -194,6 +249,10 @@ public final class RedisStore<K> implements RateStore<K> {
       Lane<K> from = laneOf(replaced);
       if (from != to) {
         from.replacedBy = to;
+        // its leases are served no more (calls go to the replacement): give them back
+        if (from.leases != null) {
+          from.leases.giveAllBack();
+        }
       }
     }
   }
@@ -303,9 +362,24 @@ public final class RedisStore<K> implements RateStore<K> {
   public Decision decide(K key, Policy policy, long permits) {
     Lane<K> lane = lane(policy);
     Decision cached = cached(lane, key, permits);
-    return cached != null ? cached
-        : calls.start(lane, key, lane.math.take(permits), false, take(lane, key, permits))
-            .await();
+    if (cached != null) {
+      return cached;
+    }
+    Leases.Plan plan = plan(lane, key, permits);
+    return calls.start(lane, key, args(lane, permits, plan), false, take(lane, key, permits, plan))
+        .await();
+  }
+
+  /** The lease op for {@code plan}, or a plain take. */
+  private static byte[][] args(Lane<?> lane, long permits, Leases.Plan plan) {
+    return plan == null ? lane.math.take(permits) : lane.math.lease(permits, plan.leaseId(),
+        plan.k(), lane.leases.lifeMicros, plan.returnId(), plan.unused());
+  }
+
+  /** With leasing, what the round trip of a take carries (see {@link Leases#plan}), else null. */
+  private Leases.Plan plan(Lane<K> lane, K key, long permits) {
+    return lane.leases == null ? null
+        : lane.leases.plan(key, permits, cacheClock.getAsLong(), heartbeat.nodes());
   }
 
   @Override
@@ -330,9 +404,10 @@ public final class RedisStore<K> implements RateStore<K> {
     if (cached != null) {
       return CompletableFuture.completedFuture(cached);
     }
+    Leases.Plan plan = plan(lane, key, permits);
     try {
-      return calls.start(lane, key, lane.math.take(permits), true, take(lane, key, permits))
-          .result;
+      return calls.start(lane, key, args(lane, permits, plan), true,
+          take(lane, key, permits, plan)).result;
     } catch (StoreUnavailableException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -340,6 +415,7 @@ public final class RedisStore<K> implements RateStore<K> {
 
   /**
    * Whole permits {@code key} could take now, read from Redis in one round trip, taking none.
+   * With leasing, the permits held by nodes' leases are not counted (they are not in Redis).
    *
    * @param key the key, not null
    * @return permits available
@@ -465,7 +541,7 @@ public final class RedisStore<K> implements RateStore<K> {
       return Reservation.ofStore(false, permits, now, due, ticker, null);
     }
     byte[] raw = r.raw();
-    int n = lane.math.valueLength();
+    int n = r.split();
     byte[] wrote = Arrays.copyOfRange(raw, 0, n);
     byte[] before = Arrays.copyOfRange(raw, n, raw.length);
     long dueMicros = r.now() + r.waitMicros();
@@ -503,6 +579,11 @@ public final class RedisStore<K> implements RateStore<K> {
    */
   @Override
   public void close() {
+    for (Lane<K> lane : lanes.values()) {
+      if (lane.leases != null) {
+        lane.leases.giveAllBack();
+      }
+    }
     if (!calls.close()) {
       return;
     }
@@ -593,6 +674,25 @@ public final class RedisStore<K> implements RateStore<K> {
     refund(key, first.policy, permits, heldNanos);
   }
 
+  /**
+   * In one run of the script, by its clock: the permits available in Redis for {@code key} and
+   * the permits held by its unexpired leases (every node's).
+   */
+  long[] availableAndHeld(K key) {
+    return availableAndHeld(key, first.policy);
+  }
+
+  long[] availableAndHeld(K key, Policy policy) {
+    Lane<K> lane = lane(policy);
+    return calls.start(lane, key, lane.math.look(), false,
+        (reply, sentAt) -> new long[] {lane.math.available(reply), reply.held()}).await();
+  }
+
+  /** The permits left in this node's lease of {@code key} (0 if none). */
+  long leaseLeft(K key) {
+    return first.leases == null ? 0 : first.leases.left(key);
+  }
+
   /** The Redis key of {@code key}'s bucket. */
   byte[] redisKey(K key) {
     return first.keys.of(key);
@@ -609,13 +709,22 @@ public final class RedisStore<K> implements RateStore<K> {
     }
   }
 
-  /** Checks the arguments of a take; the deny cache's refusal if it holds one, else null. */
+  /**
+   * Checks the arguments of a take; an admission from this node's lease of the key if it has one
+   * that serves it, else the deny cache's refusal if it holds one, else null.
+   */
   private Decision cached(Lane<K> lane, K key, long permits) {
     Objects.requireNonNull(key, "key");
     if (permits < 1) {
       throw new IllegalArgumentException("permits (" + permits + ") must be at least 1");
     }
     heartbeat.maybeBeat();
+    if (lane.leases != null) {
+      Decision leased = lane.leases.serve(key, permits, cacheClock.getAsLong());
+      if (leased != null) {
+        return leased;
+      }
+    }
     Decision cached = lane.denyCache == null ? null
         : lane.denyCache.lookup(key, permits, cacheClock.getAsLong());
     if (cached != null) {
@@ -630,18 +739,32 @@ public final class RedisStore<K> implements RateStore<K> {
    * true). An admission changed the bucket, so a refusal remembered for a larger request would
    * now report stale counts: it is forgotten.
    */
-  private Call.Outcome<Decision> take(Lane<K> lane, K key, long permits) {
+  private Call.Outcome<Decision> take(Lane<K> lane, K key, long permits, Leases.Plan plan) {
     DenyCache<K> denyCache = lane.denyCache;
-    return (reply, sentAt) -> {
-      Decision d = lane.math.decide(reply, permits);
-      if (denyCache != null) {
-        if (d.allowed()) {
-          denyCache.forget(key);
-        } else {
-          denyCache.remember(key, permits, d, reply, sentAt, cacheClock.getAsLong());
+    Leases<K> leases = lane.leases;
+    return new Call.Outcome<Decision>() {
+      @Override
+      public Decision of(KeyReply reply, long sentAt) {
+        Decision d = lane.math.decide(reply, permits);
+        if (denyCache != null) {
+          if (d.allowed()) {
+            denyCache.forget(key);
+          } else {
+            denyCache.remember(key, permits, d, reply, sentAt, cacheClock.getAsLong());
+          }
+        }
+        if (leases != null) {
+          leases.answered(key, plan, reply, d, sentAt);
+        }
+        return d;
+      }
+
+      @Override
+      public void failed() {
+        if (leases != null) {
+          leases.failed(key, plan);
         }
       }
-      return d;
     };
   }
 
@@ -705,6 +828,27 @@ public final class RedisStore<K> implements RateStore<K> {
      */
     public Factory denyCache(boolean enabled) {
       return new Factory(connector, options.withDenyCache(enabled));
+    }
+
+    /**
+     * Leases permits of hot keys to this node (off by default): a key with many decisions here
+     * takes a batch of permits from its Redis bucket in one of its round trips and serves the
+     * next requests from it, with no round trip, for at most {@code life}; what is left is given
+     * back. Exact across nodes: Redis counts the permits held by unexpired leases against the
+     * capacity, and refills only up to what they leave, so any window admits at most
+     * {@code C + W * rate} as without leasing. Decisions served from a lease say
+     * {@link Decision.Source#LEASE}. What it costs: a node's lease is permits other nodes cannot
+     * take until it is used, given back or expires (a lease is at most a fair share of what the
+     * bucket held, {@code remaining / liveNodes()}), and a lease of a node that dies is lost
+     * until it expires by Redis's clock. Every store that decides the same limiter must run
+     * this version of the script (one that knows leases); with or without leasing on itself.
+     * See {@code Leases} and {@code docs/guarantees.md}.
+     *
+     * @param life how long a lease lives by Redis's clock, from 10 ms to 1 minute
+     * @return a new factory
+     */
+    public Factory leasing(Duration life) {
+      return new Factory(connector, options.withLeasing(life));
     }
 
     /**

@@ -59,26 +59,32 @@ final class Script {
       for (int i = 0; i < spans.length; i++) {
         spans[i] = number(list, at + 1 + i);
       }
-      out[k] = new KeyReply(number(list, at) == 1, spans);
+      out[k] = KeyReply.of(number(list, at), spans);
     }
     return out;
   }
 
-  /** A reply of 5, wait, "now:written before" or 6, wait, "" (see bucket.lua). */
+  /** A reply of 5, wait, "now:length:written before" or 6, wait, "" (see bucket.lua). */
   private static KeyReply reservation(List<?> reply, int at, int limits) {
     int kind = (int) number(reply, at);
     long wait = number(reply, at + 1);
     Object text = reply.get(at + 2);
     if (kind == KeyReply.TOO_LONG) {
-      return KeyReply.reservation(kind, wait, 0, new byte[0], limits);
+      return KeyReply.reservation(kind, wait, 0, 0, new byte[0], limits);
     }
     if (!(text instanceof byte[])) {
       throw new IllegalStateException("unexpected script reply " + reply);
     }
     byte[] bytes = (byte[]) text;
     int colon = colon(bytes, reply);
-    return KeyReply.reservation(kind, wait, nowBefore(bytes, colon),
-        Arrays.copyOfRange(bytes, colon + 1, bytes.length), limits);
+    byte[] rest = Arrays.copyOfRange(bytes, colon + 1, bytes.length);
+    int second = colon(rest, reply);
+    int split = (int) nowBefore(rest, second);
+    if (split < 0 || split > rest.length - second - 1) {
+      throw new IllegalStateException("unexpected script reply " + reply);
+    }
+    return KeyReply.reservation(kind, wait, nowBefore(bytes, colon), split,
+        Arrays.copyOfRange(rest, second + 1, rest.length), limits);
   }
 
   /** Where the script's {@code now .. ':' .. value} splits. */

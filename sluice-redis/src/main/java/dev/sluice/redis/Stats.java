@@ -17,6 +17,12 @@ final class Stats {
   final AtomicLong timeouts = new AtomicLong();
   /** Calls that failed with an error from Redis or the connection (no deadline, no breaker). */
   final AtomicLong errors = new AtomicLong();
+  /** Decisions served from this node's leases, without a round trip. */
+  final AtomicLong leaseHits = new AtomicLong();
+  /** Leases Redis granted this node. */
+  final AtomicLong leasesGranted = new AtomicLong();
+  /** Leases this node gave back (sent; a give-back that fails leaves the lease to expire). */
+  final AtomicLong leaseReturns = new AtomicLong();
   /** Times {@link StateWatch} found that Redis had lost the namespace's data. */
   final AtomicLong stateLost = new AtomicLong();
 }
