@@ -70,9 +70,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * redis-server --port 6399 --save "" --appendonly no &amp;
  * java -Dsluice.redis.uri=redis://127.0.0.1:6399 -jar sluice-benchmarks/target/benchmarks.jar RedisBenchmark
  * java -Dsluice.redis.uri=redis://127.0.0.1:6399 -jar sluice-benchmarks/target/benchmarks.jar \
- *     'RedisBenchmark.decide' -p depth=1 -p impl=sluice,raw-evalsha -f 2 -wi 3 -i 5 -w 1s -r 1s
+ *     'RedisBenchmark.decide$' -p depth=1 -p impl=sluice,raw-evalsha \
+ *     -f 2 -wi 3 -i 5 -w 1s -r 1s
  * java -Dsluice.redis.uri=redis://127.0.0.1:6399 -jar sluice-benchmarks/target/benchmarks.jar \
- *     'RedisBenchmark.decideBlocking' -p depth=1 -p impl=sluice,raw-evalsha -f 2 -wi 3 -i 5 -w 1s -r 1s
+ *     'RedisBenchmark.decideBlocking' -p depth=1 -p impl=sluice,raw-evalsha \
+ *     -f 2 -wi 3 -i 5 -w 1s -r 1s
  * </pre>
  * (or the binary that the {@code embedded-redis} test jar of sluice-redis ships, see
  * {@code RedisServer} in its tests). Redis, the Lettuce I/O thread and the issuing thread share

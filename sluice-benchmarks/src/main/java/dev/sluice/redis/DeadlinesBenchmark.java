@@ -24,7 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       thread looking at the heads): registering is one lock-free enqueue, cancelling is only
  *       completing the future, which the thread drops when it passes it;</li>
  *   <li>{@code orTimeout}: {@code CompletableFuture.orTimeout}, the JDK's way: a task in a shared
- *       {@code ScheduledThreadPoolExecutor} (a heap under a lock), removed again by the completion.</li>
+ *       {@code ScheduledThreadPoolExecutor} (a heap under a lock), removed again by the
+ *       completion.</li>
  * </ul>
  * The future is a subclass carrying its expiry, as the store's {@code Call} is; each call
  * allocates it, so the bytes per operation include it for both. Run, from the repository root,
@@ -43,7 +44,8 @@ import org.openjdk.jmh.annotations.Warmup;
 public class DeadlinesBenchmark {
 
   /** The store's default deadline, {@link RedisStore#DEFAULT_DEADLINE_MILLIS}. */
-  static final long DEADLINE_NANOS = TimeUnit.MILLISECONDS.toNanos(RedisStore.DEFAULT_DEADLINE_MILLIS);
+  static final long DEADLINE_NANOS =
+      TimeUnit.MILLISECONDS.toNanos(RedisStore.DEFAULT_DEADLINE_MILLIS);
 
   private Deadlines deadlines;
 
