@@ -5,6 +5,7 @@ import dev.sluice.Limit;
 import dev.sluice.Policy;
 import dev.sluice.RateLimiter;
 import dev.sluice.redis.RedisStore;
+import dev.sluice.redis.StoreCommand;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
@@ -17,6 +18,7 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -52,24 +54,31 @@ import org.openjdk.jmh.annotations.Warmup;
  *       {@code AsyncBucketProxy.tryConsume(1)}), the compare-and-swap design: a GET and an EVAL
  *       per decision;</li>
  *   <li>{@code raw-evalsha}: the one-command-per-decision ceiling: a bare Lettuce loop sending
- *       EVALSHA of Sluice's script for one key (the arguments the store sends) and ignoring the
- *       reply: no decoding, no deadline, no breaker, no sharing of commands.
- *       {@code redis-benchmark} is not available here (no Redis CLI tools), so this loop stands
- *       in for its raw EVALSHA figure, on the same server, in the same run.</li>
+ *       EVALSHA of Sluice's script with exactly the keys and arguments the store sends for one
+ *       permit ({@link #rawArgs}, checked in set-up against the store's own code, and each
+ *       set-up reply checked to be an admitting decision, not an error), ignoring the reply: no
+ *       decoding, no deadline, no breaker, no sharing of commands.</li>
  * </ul>
- * The window is a semaphore of {@code depth} permits: each benchmark call takes one, sends one
+ * {@link #decide} keeps a window of {@code depth} permits: each call takes one, sends one
  * request, and the reply gives it back, so the score is completed decisions per second.
+ * {@link #decideBlocking} is the synchronous path ({@code RateLimiter.decide}, what
+ * {@code tryAcquire} runs), one call at a time; compare it at {@code depth=1}.
  *
  * <p>Needs a Redis at {@code -Dsluice.redis.uri} (default {@code redis://127.0.0.1:6379}), e.g.
- * the binary the embedded-redis jar ships:
+ * Debian's {@code redis-server} on a port of its own, killed by its PID afterwards:
  * <pre>
- * unzip -o ~/.m2/repository/com/github/codemonstur/embedded-redis/1.4.3/embedded-redis-1.4.3.jar \
- *     redis-server-6.2.6-v5-linux-amd64 -d /tmp &amp;&amp; chmod +x /tmp/redis-server-6.2.6-v5-linux-amd64
- * /tmp/redis-server-6.2.6-v5-linux-amd64 --port 6399 --save "" --appendonly no &amp;
+ * redis-server --port 6399 --save "" --appendonly no &amp;
  * java -Dsluice.redis.uri=redis://127.0.0.1:6399 -jar sluice-benchmarks/target/benchmarks.jar RedisBenchmark
+ * java -Dsluice.redis.uri=redis://127.0.0.1:6399 -jar sluice-benchmarks/target/benchmarks.jar \
+ *     'RedisBenchmark.decide$' -p depth=1 -p impl=sluice,raw-evalsha \
+ *     -f 2 -wi 3 -i 5 -w 1s -r 1s
+ * java -Dsluice.redis.uri=redis://127.0.0.1:6399 -jar sluice-benchmarks/target/benchmarks.jar \
+ *     'RedisBenchmark.decideBlocking' -p depth=1 -p impl=sluice,raw-evalsha \
+ *     -f 2 -wi 3 -i 5 -w 1s -r 1s
  * </pre>
- * Redis, the Lettuce I/O thread and the issuing thread share the machine's cores: compare rows
- * of one run only.
+ * (or the binary that the {@code embedded-redis} test jar of sluice-redis ships, see
+ * {@code RedisServer} in its tests). Redis, the Lettuce I/O thread and the issuing thread share
+ * the machine's cores: compare rows of one run only.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -157,17 +166,15 @@ public class RedisBenchmark {
         client = RedisClient.create(URI);
         connection = client.connect(ByteArrayCodec.INSTANCE);
         raw = connection.async();
-        String script = new String(RedisStore.class.getResourceAsStream("bucket.lua").readAllBytes(),
-            StandardCharsets.UTF_8);
-        rawSha = raw.scriptLoad(script).get();
-        // the arguments RedisStore sends for one permit of the limit above, in microseconds
-        // (T = 1/1000 µs): one limit (den fillQ fillR initQ initR), then the key's part (take,
-        // costQ costR)
-        rawArgs = ascii("1", "1000", "1000000000", "0", "1000000000", "0", "1", "0", "1");
-        for (byte[] k : keyBytes) {
-          List<Object> reply = raw.<List<Object>>evalsha(rawSha, ScriptOutputType.MULTI,
-              new byte[][] {k}, rawArgs).get();
-          check(((Long) reply.get(0)) == 1L);
+        rawSha = raw.scriptLoad(StoreCommand.script()).get();
+        check(rawSha.equals(StoreCommand.sha()), "the loaded script is not the store's");
+        rawArgs = rawArgs(Policy.of(limit));
+        for (int i = 0; i < KEYS; i++) {
+          keyBytes[i] = StoreCommand.key(RedisStore.DEFAULT_NAMESPACE, "raw-" + run,
+              Policy.of(limit), keys[i]);
+          Object reply = raw.evalsha(rawSha, ScriptOutputType.MULTI,
+              new byte[][] {keyBytes[i]}, rawArgs).get();
+          checkDecision(reply);
         }
         break;
       default:
@@ -195,6 +202,26 @@ public class RedisBenchmark {
     f.whenComplete(release);
   }
 
+  /**
+   * One synchronous decision, waited for on this thread: Sluice's {@code RateLimiter.decide} (the
+   * path of {@code tryAcquire}, bounded by the store's deadline on the caller's thread, no deadline
+   * thread), Bucket4j's and the raw loop's futures joined. One in flight whatever {@code depth}
+   * says: run it with {@code -p depth=1}.
+   */
+  @Benchmark
+  public Object decideBlocking() throws Exception {
+    int i = next++ & (KEYS - 1);
+    switch (impl) {
+      case "sluice":
+        return sluice.decide(keys[i], 1);
+      case "bucket4j":
+        return buckets[i].tryConsume(1).get();
+      default:
+        return raw.evalsha(rawSha, ScriptOutputType.MULTI, new byte[][] {keyBytes[i]}, rawArgs)
+            .get();
+    }
+  }
+
   /** Waits for the requests in flight, reports errors, closes. */
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
@@ -217,9 +244,51 @@ public class RedisBenchmark {
   }
 
   private static void check(boolean ok) {
+    check(ok, "set-up decision was not admitted by Redis");
+  }
+
+  private static void check(boolean ok, String what) {
     if (!ok) {
-      throw new IllegalStateException("set-up decision was not admitted by Redis");
+      throw new IllegalStateException(what);
     }
+  }
+
+  /**
+   * The store's ARGV for one permit of {@code policy}'s one limit, as literals, checked against
+   * what the store's own code builds ({@link StoreCommand#takeOne}), so a change of the script's
+   * layout fails here rather than measuring an error reply. For 10^9 per second, capacity 10^12:
+   * T = 1 ns = 0 + 1/1000 µs, so den 1000; fill C*T = 10^9 µs; the initial permits are the
+   * capacity, so init = fill.
+   */
+  static byte[][] rawArgs(Policy policy) {
+    byte[][] args = ascii(
+        "1", "", StoreCommand.fingerprint(policy),      // L, Redis's clock, the fingerprint
+        "1000", "1000000000", "0", "1000000000", "0",    // den fillQ fillR initQ initR
+        "0", "0",                                       // no conversion, no other policies
+        "1", "0", "1");                                 // take, cost Q R
+    byte[][] store = StoreCommand.takeOne(policy);
+    if (!Arrays.deepEquals(args, store)) {
+      throw new IllegalStateException("the raw arguments are not the store's: "
+          + text(args) + " against " + text(store));
+    }
+    return args;
+  }
+
+  /** The reply to one take of one limit: {@code [1, a, r]} with {@code 1} = admitted. */
+  private static void checkDecision(Object reply) {
+    check(reply instanceof List && ((List<?>) reply).size() == 3
+        && ((List<?>) reply).stream().allMatch(Long.class::isInstance)
+        && (Long) ((List<?>) reply).get(0) == 1L,
+        "raw EVALSHA did not return an admitting decision [1, a, r]: " + reply);
+  }
+
+  private static String text(byte[][] args) {
+    StringBuilder sb = new StringBuilder("[");
+    for (byte[] a : args) {
+      sb.append(sb.length() > 1 ? ", " : "").append('"')
+          .append(new String(a, StandardCharsets.US_ASCII)).append('"');
+    }
+    return sb.append(']').toString();
   }
 
   private static byte[][] ascii(String... values) {
