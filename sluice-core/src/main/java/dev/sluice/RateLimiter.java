@@ -589,6 +589,17 @@ public final class RateLimiter<K> implements AutoCloseable {
   }
 
   /**
+   * The live nodes sharing this limiter's store, as the store last counted them (the Redis
+   * store: its heartbeats); 1 for a store of one node's buckets. While the store cannot decide,
+   * {@link FailureMode#LOCAL} enforces {@code 1/N} of the policy on this node.
+   *
+   * @return the live nodes, at least 1
+   */
+  public long liveNodes() {
+    return Math.max(1, store.liveNodes());
+  }
+
+  /**
    * The policy enforced per key (with plans: the first plan's policy; see {@link #policyFor}).
    *
    * @return the policy

@@ -175,6 +175,23 @@ class DemoJarIT {
         }
       }
       assertThat(shared).as("a round decided by Redis alone, in " + rounds).isTrue();
+      // LOCAL enforces 1/N, N the live nodes A last counted: heartbeats ride on decisions (one
+      // every 2 s at most), so decide on A, tallied as above, until A counts both processes.
+      double nodesA = 0;
+      for (int i = 0; i < 200 && nodesA != 2; i++) {
+        HttpResponse<String> r = get(baseA + "/hello", "X-API-Key", "beat" + i);
+        String source = r.headers().firstValue("Sluice-Decision-Source").orElse("none");
+        if (source.equals("store") || source.equals("deny-cache")) {
+          storeAllowed += r.statusCode() == 200 ? 1 : 0;
+          storeDenied += r.statusCode() == 429 ? 1 : 0;
+        }
+        nodesA = orZero(new Scrape(get(baseA + "/metrics").body()).get("sluice_store_nodes",
+            "limiter", "api"));
+        if (nodesA != 2) {
+          java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L);
+        }
+      }
+      assertThat(nodesA).as("A counts both processes").isEqualTo(2.0);
       Scrape sa = new Scrape(get(baseA + "/metrics").body());
       Scrape sb = new Scrape(get(baseB + "/metrics").body());
       assertThat(sa.get("sluice_decisions_total", "limiter", "api", "result", "allowed", "shadow", "false")
@@ -194,7 +211,8 @@ class DemoJarIT {
       redis.kill();
       HttpResponse<String> local = get(baseA + "/hello", "X-API-Key", "fresh");
       assertThat(local.statusCode()).isEqualTo(200);
-      assertThat(local.headers().firstValue("X-RateLimit-Remaining")).hasValue("3");
+      // A's share of burst 4 over 2 live nodes: 2, one taken
+      assertThat(local.headers().firstValue("X-RateLimit-Remaining")).hasValue("1");
       HttpResponse<String> closed = get(baseB + "/hello", "X-API-Key", "fresh");
       assertThat(closed.statusCode()).isEqualTo(503);
       assertThat(closed.headers().firstValue("Retry-After")).isEmpty();

@@ -64,8 +64,9 @@ public final class SluiceMetrics implements RateLimitListener {
 
   /**
    * Registers the meters a limiter keeps itself: {@code sluice.keys} (only if its store can
-   * count keys: a Redis store cannot), {@code sluice.evictions} and {@code sluice.store.state.lost}
-   * (a Redis restarted without its data or flushed, {@link RateLimiter#stateLosses()}). The
+   * count keys: a Redis store cannot), {@code sluice.evictions}, {@code sluice.store.state.lost}
+   * (a Redis restarted without its data or flushed, {@link RateLimiter#stateLosses()}) and the
+   * gauge {@code sluice.store.nodes} ({@link RateLimiter#liveNodes()}). The
    * registry holds the limiter weakly, as Micrometer gauges do.
    *
    * @param limiter the limiter, registered with this listener
@@ -86,6 +87,10 @@ public final class SluiceMetrics implements RateLimitListener {
         .register(registry);
     FunctionCounter.builder("sluice.store.state.lost", limiter, l -> l.stateLosses())
         .description("Times the store found its backend had lost the buckets (all full again)")
+        .tag("limiter", limiter.name())
+        .register(registry);
+    Gauge.builder("sluice.store.nodes", limiter, l -> l.liveNodes())
+        .description("Live nodes sharing the store, as it last counted them (LOCAL enforces 1/N)")
         .tag("limiter", limiter.name())
         .register(registry);
     meters(limiter.name());

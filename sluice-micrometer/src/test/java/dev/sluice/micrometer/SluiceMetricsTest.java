@@ -100,6 +100,20 @@ class SluiceMetricsTest {
   }
 
   @Test
+  void bind_storeLiveNodes_shownByNodesGauge() {
+    SwitchableStoreFactory stores = SwitchableStoreFactory.create();
+    RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
+        .name("fleet").ticker(ticker).listener(metrics).store(stores).build();
+    metrics.bind(limiter);
+    assertThat(registry.find("sluice.store.nodes").tag("limiter", "fleet").gauge().value())
+        .isEqualTo(1.0);
+    stores.liveNodes().set(3);
+    assertThat(limiter.liveNodes()).isEqualTo(3);
+    assertThat(registry.find("sluice.store.nodes").tag("limiter", "fleet").gauge().value())
+        .isEqualTo(3.0);
+  }
+
+  @Test
   void bind_storeThatCannotCountKeys_registersNoKeysGauge() {
     RateLimiter<String> limiter = RateLimiter.builder(Limit.perSecond(2))
         .name("uncounted").ticker(ticker).listener(metrics)

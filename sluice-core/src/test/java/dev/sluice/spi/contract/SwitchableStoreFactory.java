@@ -25,6 +25,8 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
   private final AtomicInteger calls = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicLong stateLosses =
       new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong liveNodes =
+      new java.util.concurrent.atomic.AtomicLong(1);
   private final long size;
   private final Object bugKey;
 
@@ -78,6 +80,15 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
    */
   public java.util.concurrent.atomic.AtomicLong stateLosses() {
     return stateLosses;
+  }
+
+  /**
+   * What this factory's stores report from {@code liveNodes()}: set it to simulate a fleet.
+   *
+   * @return the count, 1 at first
+   */
+  public java.util.concurrent.atomic.AtomicLong liveNodes() {
+    return liveNodes;
   }
 
   /**
@@ -135,6 +146,11 @@ public final class SwitchableStoreFactory implements RateStoreFactory {
       @Override
       public long size() {
         return size < 0 ? size : real.size();
+      }
+
+      @Override
+      public long liveNodes() {
+        return liveNodes.get();
       }
 
       @Override
