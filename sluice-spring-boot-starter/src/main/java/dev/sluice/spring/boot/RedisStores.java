@@ -54,6 +54,9 @@ final class RedisStores {
     }
     try {
       f = f.deadline(r.deadline()).namespace(r.namespace());
+      if (r.leasing() != null) {
+        f = f.leasing(r.leasing());
+      }
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("sluice.redis: " + e.getMessage(), e);
     }

@@ -119,6 +119,14 @@ final class Settings {
             "sluice.redis.deadline must be from 1ms to 60s, was " + d);
       }
     }
+    if (p.store() == SluiceProperties.Store.REDIS && p.redis() != null
+        && p.redis().leasing() != null) {
+      Duration l = p.redis().leasing();
+      if (l.compareTo(Duration.ofMillis(10)) < 0 || l.compareTo(Duration.ofMinutes(1)) > 0) {
+        throw new IllegalArgumentException(
+            "sluice.redis.leasing must be from 10ms to 1m, was " + l);
+      }
+    }
     return new Settings(p, java.util.Collections.unmodifiableMap(plans), List.copyOf(rules));
   }
 

@@ -73,11 +73,15 @@ public record SluiceProperties(
    *     connection, if any
    * @param deadline the longest one call may take before the failure mode answers (default 50 ms)
    * @param namespace the first part of every key (default {@code sluice})
+   * @param leasing the life of a hot key's lease, 10 ms to 1 min: a node then serves a hot key
+   *     from permits leased in one round trip, exactly (Redis counts the leased permits against
+   *     the capacity); default none, every decision a round trip
    */
   public record Redis(
       String uri,
       @DefaultValue("50ms") Duration deadline,
-      @DefaultValue("sluice") String namespace) {}
+      @DefaultValue("sluice") String namespace,
+      Duration leasing) {}
 
   /**
    * One limit: {@code permits} every {@code per}, holding up to {@code burst}.

@@ -17,7 +17,7 @@ class SettingsTest {
   void redisCredentials_neverInTheShapeShownByTheEndpoint() {
     SluiceProperties p = new SluiceProperties(true, SluiceProperties.Store.REDIS,
         new SluiceProperties.Redis("redis://app:s3cret@127.0.0.1:6379", Duration.ofMillis(50),
-            "sluice"),
+            "sluice", null),
         FailureMode.LOCAL, List.of(HeaderGroup.IETF), List.of(), List.of(), MissingKey.DENY,
         Map.of(), List.of(new SluiceProperties.RuleProperties("api", List.of("/api/**"),
             List.of(), "ip", null, List.of(new SluiceProperties.LimitProperties(5L,

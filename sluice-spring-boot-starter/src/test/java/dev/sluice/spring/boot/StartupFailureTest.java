@@ -48,6 +48,9 @@ class StartupFailureTest {
       "sluice.store=redis,sluice.redis.uri=redis://127.0.0.1:1,sluice.redis.deadline=0s," + RULE
           + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s"
           + "|sluice.redis.deadline must be from 1ms to 60s, was PT0S",
+      "sluice.store=redis,sluice.redis.uri=redis://127.0.0.1:1,sluice.redis.leasing=5ms," + RULE
+          + "sluice.rules[0].limits[0].permits=1,sluice.rules[0].limits[0].per=1s"
+          + "|sluice.redis.leasing must be from 10ms to 1m, was PT0.005S",
   })
   void badValue_stopsTheApplication_namingPropertyAndBound(String properties, String message) {
     Throwable failure = catchThrowable(() -> start(properties.split(",")));
