@@ -89,16 +89,7 @@ final class ClientIp {
    * @return the client address: the first untrusted hop, or {@code peer}
    */
   static InetAddress walk(InetAddress peer, List<String> lines, TrustedProxies proxies) {
-    long[] read = new long[1];
-    try {
-      return walk(peer, lines, proxies, read);
-    } finally {
-      Keys.countReads(read[0]);
-    }
-  }
-
-  private static InetAddress walk(InetAddress peer, List<String> lines, TrustedProxies proxies,
-      long[] read) {
+    long read = 0; // characters looked at, counted once on the way out (Keys#countReads)
     boolean forwarded = proxies.header() == TrustedProxies.Header.FORWARDED;
     int hops = 0;
     for (int l = lines.size() - 1; l >= 0; l--) {
@@ -108,19 +99,19 @@ final class ClientIp {
       boolean inQuote = false;
       while (true) {
         if (end - i > MAX_ELEMENT + 1) {
-          return peer; // an element longer than any address: malformed, read no further
+          return counted(peer, read); // longer than any address: malformed, read no further
         }
-        read[0]++;
+        read++;
         if (i < 0 || (!inQuote && line.charAt(i) == ',')) {
           if (inQuote || ++hops > MAX_HOPS) {
-            return peer;
+            return counted(peer, read);
           }
           InetAddress hop = forwarded ? forwardedFor(line, i + 1, end) : xffNode(line, i + 1, end);
           if (hop == null) {
-            return peer; // malformed, "unknown" or obfuscated: the chain cannot be trusted further
+            return counted(peer, read); // malformed, "unknown" or obfuscated: trust ends here
           }
           if (!proxies.contains(hop)) {
-            return hop;
+            return counted(hop, read);
           }
           if (i < 0) {
             break;
@@ -136,7 +127,13 @@ final class ClientIp {
         i--;
       }
     }
-    return peer; // every hop was trusted: the chain is too short to name a client
+    return counted(peer, read); // every hop was trusted: the chain is too short to name a client
+  }
+
+  /** {@code client}, once the walk's work is counted for this thread. */
+  private static InetAddress counted(InetAddress client, long read) {
+    Keys.countReads(read);
+    return client;
   }
 
   private static int backslashesBefore(String s, int i) {
